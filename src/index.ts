@@ -1,0 +1,23 @@
+/**
+ * Trickle's Worker: `fetch` serves the public tracking routes, the JSON API
+ * and the admin panel; `scheduled` picks due mailings and queues batches;
+ * `queue` sends those batches and records tracking events.
+ */
+import { app } from "./http/app";
+import type { Env } from "./env";
+import { runScheduler } from "./scheduler";
+import { handleQueueBatch } from "./sender/queues";
+import type { SendMessage } from "./sender/message";
+import type { TrackingEvent } from "./tracking/events";
+
+export default {
+  fetch: app.fetch,
+
+  async scheduled(controller, env, ctx) {
+    await runScheduler(env, { now: controller.scheduledTime, ctx });
+  },
+
+  async queue(batch, env, ctx) {
+    await handleQueueBatch(batch, env, ctx);
+  },
+} satisfies ExportedHandler<Env, SendMessage | TrackingEvent>;
