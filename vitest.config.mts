@@ -16,6 +16,7 @@ export default defineConfig(async () => ({
           ),
           LINK_SECRET: "1:test-link-secret-0123456789abcdef",
           PUBLIC_URL: "https://t.example.net",
+          ADMIN_TOKEN: "test-admin-token",
         },
       },
     }),

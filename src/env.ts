@@ -27,6 +27,8 @@ export interface Env {
   TICK_SECONDS?: string;
   BATCH_SIZE?: string;
   MAX_ATTEMPTS?: string;
+  /** Bearer token for the JSON API and the admin panel. */
+  ADMIN_TOKEN?: string;
 }
 
 export type SmtpSecurity = "tls" | "starttls" | "off";

@@ -1,5 +1,40 @@
+/**
+ * The Hono app behind `fetch`: public tracking routes at the root, the JSON
+ * API under /api (bearer token), and the admin panel.
+ */
 import { Hono } from "hono";
-import type { Env } from "../env";
+import { ConfigError, type Env } from "../env";
+import { log } from "../log";
+import { AppError, errorBody } from "./errors";
+import { apiRoutes } from "./api";
+import { trackingRoutes } from "../tracking/routes";
 
-export const app = new Hono<{ Bindings: Env }>();
+export type AppEnv = { Bindings: Env };
+
+export const app = new Hono<AppEnv>();
+
 app.get("/healthz", (c) => c.text("ok"));
+app.route("/api", apiRoutes);
+app.route("/", trackingRoutes);
+
+app.notFound((c) => {
+  if (c.req.path.startsWith("/api/")) {
+    return c.json(errorBody(new AppError(404, "not_found", `No route for ${c.req.path}.`)), 404);
+  }
+  return c.text("Not found", 404);
+});
+
+app.onError((error, c) => {
+  if (error instanceof AppError) {
+    return c.json(errorBody(error), error.status);
+  }
+  if (error instanceof ConfigError) {
+    log.error("configuration invalid", { setting: error.setting, error });
+    const wrapped = new AppError(500, "config_invalid", error.message);
+    return c.json(errorBody(wrapped), 500);
+  }
+
+  log.error("request failed", { path: c.req.path, method: c.req.method, error });
+  const wrapped = new AppError(500, "internal", "The request failed; see the Worker logs.");
+  return c.json(errorBody(wrapped), 500);
+});
