@@ -24,6 +24,7 @@ export default defineConfig(async () => ({
   test: {
     include: ["test/worker/**/*.test.ts"],
     setupFiles: ["./test/worker/setup.ts"],
+    globalSetup: ["./test/global-setup.ts"],
     testTimeout: 30_000,
   },
 }));

@@ -1,0 +1,186 @@
+/**
+ * SMTP transport over worker-mailer, with messages we build ourselves.
+ *
+ * worker-mailer (pinned at 1.2.1) owns the connection: greeting, EHLO,
+ * STARTTLS, AUTH and one MAIL/RCPT/DATA transaction per message. We hand it
+ * finished MIME text instead of its own Email builder, whose header encoder
+ * breaks long and non-ASCII subjects, and we classify every outcome by the
+ * SMTP step that failed, because that decides whether a retry is safe.
+ */
+import { Email, WorkerMailer } from "worker-mailer";
+import type { SmtpConfig } from "../env";
+
+/** How one send ended; `uncertain` means the server may have the message. */
+export type SendOutcome =
+  | { kind: "sent"; reply: string }
+  | { kind: "transient"; code: number | null; reply: string }
+  | { kind: "permanent"; code: number; reply: string }
+  | { kind: "uncertain"; reply: string };
+
+export interface Envelope {
+  /** Return path for bounces (MAIL FROM). */
+  from: string;
+  to: string;
+}
+
+/** A worker-mailer Email whose body is a finished MIME message. */
+class RawEmail extends Email {
+  /** Set once worker-mailer asks for the body, which it does right after DATA got 354. */
+  dataStarted = false;
+
+  constructor(
+    envelope: Envelope,
+    private readonly raw: string,
+  ) {
+    super({ from: envelope.from, to: envelope.to, subject: "", text: " " });
+  }
+
+  override getEmailData(): string {
+    this.dataStarted = true;
+
+    // SMTP transparency (RFC 5321, 4.5.2): a line that starts with a dot gets
+    // a second one, and the message ends with CRLF.CRLF.
+    const body = this.raw.endsWith("\r\n") ? this.raw : `${this.raw}\r\n`;
+    const stuffed = body.replace(/\r\n\./g, "\r\n..");
+    return `${stuffed.startsWith(".") ? `.${stuffed}` : stuffed}.\r\n`;
+  }
+}
+
+interface MailerInternals {
+  emailToBeSent: { enqueue(email: Email): void };
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  active: boolean;
+}
+
+patchClosedSocketRead();
+
+/** One SMTP connection, reused for every message of a batch. */
+export class SmtpConnection {
+  private broken = false;
+
+  private constructor(private readonly mailer: WorkerMailer) {}
+
+  /** Opens a connection and logs in; throws SmtpConnectError with the server's reply. */
+  static async open(config: SmtpConfig, timeoutMs = 15_000): Promise<SmtpConnection> {
+    try {
+      const mailer = await WorkerMailer.connect({
+        host: config.host,
+        port: config.port,
+        secure: config.security === "tls",
+        startTls: config.security === "starttls",
+        credentials: config.credentials ?? undefined,
+        authType: ["plain", "login"],
+        socketTimeoutMs: timeoutMs,
+        responseTimeoutMs: timeoutMs,
+      });
+      return new SmtpConnection(mailer);
+    } catch (error) {
+      throw new SmtpConnectError(describe(error), replyCode(describe(error)), { cause: error });
+    }
+  }
+
+  /** False after a failure that leaves the session in an unknown state. */
+  get usable(): boolean {
+    return !this.broken && (this.mailer as unknown as MailerInternals).active;
+  }
+
+  /** Sends one finished message and reports how it ended; never throws. */
+  async send(envelope: Envelope, raw: string): Promise<SendOutcome> {
+    const email = new RawEmail(envelope, raw);
+    (this.mailer as unknown as MailerInternals).emailToBeSent.enqueue(email);
+
+    try {
+      await email.sent;
+      return { kind: "sent", reply: "250" };
+    } catch (error) {
+      const outcome = classifyFailure(describe(error), email.dataStarted);
+      const connectionLost = outcome.kind === "transient" && outcome.code === null;
+      if (outcome.kind === "uncertain" || connectionLost) this.broken = true;
+      return outcome;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.mailer.close().catch(() => undefined);
+  }
+}
+
+/** The connection could not be opened or the login failed. */
+export class SmtpConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "SmtpConnectError";
+  }
+
+  /** A 5xx at greeting or login will not fix itself by retrying soon. */
+  get permanent(): boolean {
+    return this.code !== null && this.code >= 500;
+  }
+}
+
+/**
+ * Sorts a failed send by the step it failed in. worker-mailer's messages
+ * name the step ("Invalid RCPT TO: <a> 550 ...", "Failed send email body:
+ * 451 ..."); a failure without a reply code is a lost connection or a
+ * timeout. Before the body was written nothing can have been delivered, so a
+ * retry is safe; after it, only an explicit reply tells what happened.
+ */
+export function classifyFailure(message: string, dataStarted: boolean): SendOutcome {
+  const code = replyCode(message);
+  const reply = message.slice(0, 500);
+
+  if (dataStarted && !message.startsWith("Failed send email body")) {
+    return { kind: "uncertain", reply };
+  }
+  if (dataStarted && code === null) return { kind: "uncertain", reply };
+
+  if (code !== null && code >= 500) return { kind: "permanent", code, reply };
+  return { kind: "transient", code, reply };
+}
+
+/** The first SMTP reply code (4xx or 5xx) after the command text, if any. */
+export function replyCode(message: string): number | null {
+  const afterAddress = message.includes(">")
+    ? message.slice(message.lastIndexOf(">") + 1)
+    : message;
+  const match = /(?:^|[\s:])([45]\d\d)(?=[\s-]|$)/.exec(afterAddress);
+  return match ? Number(match[1]) : null;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * worker-mailer 1.2.1 reads replies in a loop that skips empty reads, so a
+ * socket closed by the server makes it spin until the response timeout. This
+ * replacement throws as soon as the stream ends.
+ * TODO: drop this patch when worker-mailer reports closed sockets itself.
+ */
+function patchClosedSocketRead(): void {
+  const prototype = WorkerMailer.prototype as unknown as {
+    read: (this: MailerInternals) => Promise<string>;
+  };
+  const decoder = new TextDecoder("utf-8");
+
+  prototype.read = async function read(this: MailerInternals): Promise<string> {
+    let response = "";
+    for (;;) {
+      const { value, done } = await this.reader.read();
+      if (done) throw new Error("SMTP connection closed by the server");
+      if (!value) continue;
+
+      response += decoder.decode(value, { stream: true });
+      if (!response.endsWith("\n")) continue;
+
+      // A multi-line reply ends with the line whose code is followed by a space.
+      const lines = response.split(/\r?\n/);
+      const last = lines[lines.length - 2];
+      if (!/^\d{3}-/.test(last)) return response;
+    }
+  };
+}
