@@ -1,0 +1,13 @@
+/**
+ * Invalid message input. `field` names the input that was rejected (`to.email`,
+ * `headers[2].name`, `messageId`, ...) and the message says why and what to pass instead.
+ */
+export class MimeError extends Error {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = "MimeError";
+    this.field = field;
+  }
+}
