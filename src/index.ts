@@ -13,8 +13,8 @@ import type { TrackingEvent } from "./tracking/events";
 export default {
   fetch: app.fetch,
 
-  async scheduled(controller, env, ctx) {
-    await runScheduler(env, { now: controller.scheduledTime, ctx });
+  async scheduled(controller, env) {
+    await runScheduler(env, { now: controller.scheduledTime });
   },
 
   async queue(batch, env, ctx) {

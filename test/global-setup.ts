@@ -8,7 +8,7 @@ import { startMailbox, type Mailbox } from "../scripts/lib/mailbox";
 let mailbox: Mailbox | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  mailbox = await startMailbox();
+  mailbox = await startMailbox({ port: Number(process.env.TRICKLE_TEST_SMTP_PORT) || 0 });
   project.provide("smtpPort", mailbox.port);
   project.provide("mailboxControlPort", mailbox.controlPort);
 }

@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import type { AppEnv } from "./app";
 import { AppError } from "./errors";
+import { letterRoutes } from "../letters/routes";
+import { mailingRoutes } from "../mailings/routes";
 import { subscriberRoutes } from "../subscribers/routes";
 
 export const apiRoutes = new Hono<AppEnv>();
@@ -24,3 +26,5 @@ apiRoutes.use("*", async (c, next) => {
 });
 
 apiRoutes.route("/", subscriberRoutes);
+apiRoutes.route("/", letterRoutes);
+apiRoutes.route("/", mailingRoutes);

@@ -1,0 +1,108 @@
+/**
+ * D1 statements that record what happened to a delivery. The sender queues
+ * them and writes them together with its next claim, so recording costs no
+ * extra round trip.
+ */
+import type { SendOutcome } from "./smtp";
+
+/**
+ * Replies that say the address itself does not exist (enhanced status 5.1.0
+ * to 5.1.3, or the usual wording); a 550 for spam or policy is not one.
+ */
+const ADDRESS_INVALID =
+  /\b5\.1\.[0-3]\b|\b(user|mailbox|recipient|address)\b[^.]*\b(unknown|not found|does not exist|invalid|unavailable|disabled)\b|\bno such (user|mailbox)\b/i;
+
+/** True when a permanent failure means the subscriber's address is dead. */
+export function isHardBounce(code: number, reply: string): boolean {
+  return code >= 550 && code <= 553 && ADDRESS_INVALID.test(reply);
+}
+
+export interface DeliveryRef {
+  id: number;
+  subscriberId: number;
+  batchId: string;
+}
+
+/** The claim: `queued` to `sending`, only for an active subscriber of a sending mailing. */
+export function claimStatement(db: D1Database, delivery: DeliveryRef, now: number) {
+  return db
+    .prepare(
+      `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?1
+        WHERE id = ?2 AND state = 'queued' AND batch_id = ?3
+          AND EXISTS (SELECT 1 FROM subscribers s WHERE s.id = deliveries.subscriber_id AND s.status = 'active')
+          AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = deliveries.mailing_id AND m.status = 'sending')
+        RETURNING attempts`,
+    )
+    .bind(now, delivery.id, delivery.batchId);
+}
+
+/** Skips a queued delivery whose subscriber was suppressed after the claim. */
+export function skipSuppressedStatement(db: D1Database, delivery: DeliveryRef, now: number) {
+  return db
+    .prepare(
+      `UPDATE deliveries SET state = 'skipped', updated_at = ?1,
+              last_error = 'subscriber is ' || (SELECT status FROM subscribers s WHERE s.id = deliveries.subscriber_id)
+        WHERE id = ?2 AND state = 'queued' AND batch_id = ?3
+          AND EXISTS (SELECT 1 FROM subscribers s WHERE s.id = deliveries.subscriber_id AND s.status <> 'active')`,
+    )
+    .bind(now, delivery.id, delivery.batchId);
+}
+
+/**
+ * Statements recording one send. A transient failure with attempts left puts
+ * the delivery back to `queued` in the same batch, for the message's retry.
+ */
+export function outcomeStatements(
+  db: D1Database,
+  delivery: DeliveryRef,
+  outcome: SendOutcome,
+  context: { now: number; messageId: string; attempts: number; maxAttempts: number },
+): D1PreparedStatement[] {
+  const { now } = context;
+  const update = (state: string, error: string | null) =>
+    db
+      .prepare(
+        `UPDATE deliveries SET state = ?1, last_error = ?2, updated_at = ?3,
+                message_id = CASE WHEN ?1 IN ('sent', 'uncertain') THEN ?4 ELSE message_id END,
+                sent_at = CASE WHEN ?1 = 'sent' THEN ?3 ELSE sent_at END
+          WHERE id = ?5 AND state = 'sending'`,
+      )
+      .bind(state, error, now, context.messageId, delivery.id);
+
+  switch (outcome.kind) {
+    case "sent":
+      return [update("sent", null)];
+    case "uncertain":
+      return [update("uncertain", `outcome unknown: ${outcome.reply}`)];
+    case "transient": {
+      const exhausted = context.attempts >= context.maxAttempts;
+      const error = `attempt ${context.attempts}: ${outcome.reply}`;
+      return [update(exhausted ? "failed" : "queued", error)];
+    }
+    case "permanent": {
+      const statements = [update("failed", outcome.reply)];
+      if (isHardBounce(outcome.code, outcome.reply)) {
+        statements.push(
+          suppressStatement(db, delivery.subscriberId, "bounced", outcome.reply, now),
+        );
+      }
+      return statements;
+    }
+  }
+}
+
+/** Suppresses a subscriber; an unsubscribe is never overwritten by a bounce. */
+export function suppressStatement(
+  db: D1Database,
+  subscriberId: number,
+  status: "bounced" | "complained" | "unsubscribed",
+  reason: string,
+  now: number,
+) {
+  return db
+    .prepare(
+      `UPDATE subscribers SET status = ?1, status_reason = ?2, status_changed_at = ?3
+        WHERE id = ?4 AND status = 'active'`,
+    )
+    .bind(status, reason.slice(0, 500), now, subscriberId);
+}
