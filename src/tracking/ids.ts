@@ -17,6 +17,7 @@
  * and a link index below 125, an id is at most 15 bytes, 20 base64url
  * characters (mailing 42, subscriber 1234: 13 bytes, 18 characters).
  */
+import { ConfigError } from "../env";
 
 /** Kinds of tracking id, one per public route. */
 export type IdKind = "click" | "open" | "unsubscribe" | "web";
@@ -50,17 +51,6 @@ export type VerifiedId = {
   kind: IdKind;
 };
 
-/** A LINK_SECRET or LINK_SECRET_PREVIOUS value that cannot be parsed. */
-export class LinkSecretError extends Error {
-  constructor(
-    readonly setting: "LINK_SECRET" | "LINK_SECRET_PREVIOUS",
-    message: string,
-  ) {
-    super(message);
-    this.name = "LinkSecretError";
-  }
-}
-
 const TAG_BYTES = 8;
 const SELECTOR_OPEN = 0;
 const SELECTOR_UNSUBSCRIBE = 1;
@@ -89,7 +79,7 @@ let cachedKeys: { source: string; keys: Promise<LinkKeys> } | null = null;
  *
  * `secret` is `<key id>:<secret>` or a bare secret (key id 1); `previous` is a
  * comma separated list of `<key id>:<secret>`, possibly empty.
- * Throws LinkSecretError when either value is malformed.
+ * Throws a ConfigError naming the setting when either value is invalid.
  */
 export function loadLinkKeys(secret: string, previous: string): Promise<LinkKeys> {
   const source = `${secret}\n${previous}`;
@@ -124,7 +114,7 @@ function parseCurrentSecret(value: string): { id: number; secret: string } {
   const parsed = match ? { id: Number(match[1]), secret: match[2] } : { id: 1, secret: trimmed };
 
   if (parsed.secret.length < 16) {
-    throw new LinkSecretError(
+    throw new ConfigError(
       "LINK_SECRET",
       `LINK_SECRET (key id ${parsed.id}) is ${parsed.secret.length} characters long; use a random secret of at least 16 characters, for example from \`openssl rand -base64 32\`.`,
     );
@@ -142,7 +132,7 @@ function parsePreviousSecrets(value: string, currentId: number): { id: number; s
   return entries.map((entry, position) => {
     const match = /^(\d{1,9}):(.+)$/s.exec(entry);
     if (!match) {
-      throw new LinkSecretError(
+      throw new ConfigError(
         "LINK_SECRET_PREVIOUS",
         `LINK_SECRET_PREVIOUS entry ${position + 1} has no key id; write each entry as <key id>:<secret>, separated by commas.`,
       );
@@ -150,7 +140,7 @@ function parsePreviousSecrets(value: string, currentId: number): { id: number; s
 
     const id = Number(match[1]);
     if (seen.has(id)) {
-      throw new LinkSecretError(
+      throw new ConfigError(
         "LINK_SECRET_PREVIOUS",
         `LINK_SECRET_PREVIOUS entry ${position + 1} reuses key id ${id}; every key, current or previous, needs its own key id.`,
       );
