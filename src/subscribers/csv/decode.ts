@@ -10,7 +10,7 @@ import type { CsvFileError } from "./types";
  * A file with fewer NULs is read as text, and parsing removes the NULs from
  * each value.
  */
-const NUL_RATIO_LIMIT = 100;
+const NUL_RATIO_LIMIT = 10;
 
 const SAVE_AS_UTF8 =
   'Save or export the sheet as "CSV UTF-8 (comma delimited)" and upload that file.';
