@@ -3,6 +3,7 @@
  * API under /api (bearer token), and the admin panel.
  */
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { ConfigError, type Env } from "../env";
 import { log } from "../log";
 import { AppError, errorBody } from "./errors";
@@ -27,6 +28,11 @@ app.notFound((c) => {
 app.onError((error, c) => {
   if (error instanceof AppError) {
     return c.json(errorBody(error), error.status);
+  }
+  // Hono middleware such as bearerAuth throws HTTPException with a ready
+  // response (401 with WWW-Authenticate); it is not a server error.
+  if (error instanceof HTTPException) {
+    return error.getResponse();
   }
   if (error instanceof ConfigError) {
     log.error("configuration invalid", { setting: error.setting, error });
