@@ -9,7 +9,7 @@
  * `rowsPerBatch` unique rows (10,000 by default) is therefore imported all
  * or nothing. A larger file is written in several batches, one after the
  * other. Each batch is all or nothing, and a failed batch stops the import
- * with an ImportIncompleteError that says how many rows were committed.
+ * with an ImportIncompleteError that reports how many rows were committed.
  * Importing the same file again is safe and finishes the job, because rows
  * are upserted on email and memberships are added only when missing.
  */
@@ -25,11 +25,11 @@ import type { SubscriberRow } from "./csv/types";
 const DEFAULT_ROWS_PER_STATEMENT = 1000;
 const MAX_CHUNK_BYTES = 1_000_000;
 /**
- * Rows per D1 batch (one transaction).
- * NOTE: 10,000 is an estimate. D1 documents a 30-second limit per query and
- * 1,000 queries per Worker invocation on the paid plan, but no limit on a
- * batch's size. A batch of 10,000 rows is 30 statements and about 2 MB of
- * parameters.
+ * Rows per D1 batch, which D1 runs as one transaction.
+ * NOTE: 10,000 is an estimate. D1 documents a 30-second limit per query but
+ * no limit on the size of a batch. A batch of 10,000 rows like the fixture's
+ * is 30 statements and about 1.5 MB of parameters, and took about 0.1 s in
+ * local workerd.
  */
 const DEFAULT_ROWS_PER_BATCH = 10_000;
 
@@ -171,7 +171,7 @@ async function checkListExists(db: D1Database, listId: number): Promise<void> {
   }
 }
 
-/** Keeps the first row of each email, so one statement never sees an email twice. */
+/** Keeps the first row of each email, so no statement receives an email twice. */
 function uniqueByEmail(rows: readonly ImportRow[]): ImportRow[] {
   const seen = new Set<string>();
   return rows.filter((row) => {
@@ -230,7 +230,7 @@ function groupChunks(chunks: Chunk[], maxRows: number): Chunk[][] {
 }
 
 /**
- * The three statements for one chunk, in this order: update existing
+ * Builds the three statements for one chunk, in this order: update existing
  * subscribers (returning their status), insert new ones, add memberships.
  * The update runs first so that it never touches rows this chunk creates.
  */
@@ -252,8 +252,8 @@ function chunkStatements(
     )
     .bind(json);
 
-  // "WHERE true" resolves the parsing ambiguity between a join's ON and the
-  // upsert's ON CONFLICT (SQLite documents it under "Parsing Ambiguity").
+  // Without "WHERE true", SQLite would read ON CONFLICT as part of the
+  // SELECT ("Parsing Ambiguity" in https://sqlite.org/lang_upsert.html).
   const insert = db
     .prepare(
       `INSERT INTO subscribers (email, first_name, last_name, attributes, status, created_at)

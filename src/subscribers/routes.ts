@@ -133,7 +133,7 @@ subscriberRoutes.delete("/subscribers/:id{[0-9]+}", async (c) => {
   return c.body(null, 204);
 });
 
-/** Runs the import and turns a database failure into an AppError that says what was kept. */
+/** Runs the import and turns a database failure into an AppError that reports what was kept. */
 async function runImport(
   db: D1Database,
   listId: number,

@@ -51,7 +51,7 @@ export async function unsubscribeSubscriber(db: D1Database, id: number, now = Da
  * Deletes subscriber `id` with their list memberships, deliveries, clicks
  * and opens, in one atomic batch. Throws AppError 404 when missing.
  *
- * NOTE: deletion forgets the address. An import that contains it again
+ * NOTE: deletion removes the address, so an import that contains it again
  * creates an active subscriber, even one who had unsubscribed. To stop mail
  * for good, unsubscribe instead of deleting.
  */

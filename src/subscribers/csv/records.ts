@@ -9,7 +9,7 @@
  *
  * Line breaks are CRLF, LF or a lone CR, and each counts as one line. A quote
  * opens a quoted field only as the field's first character. Elsewhere it is
- * kept as a literal character, as most spreadsheet programs write it.
+ * kept as a literal character, as csv-parse does with `relax_quotes`.
  */
 
 const QUOTE = 0x22;
@@ -86,7 +86,7 @@ export class CsvRecordReader {
 
     const value = this.readQuotedField();
 
-    // Spaces between the closing quote and the delimiter are dropped; any
+    // Spaces between the closing quote and the delimiter are dropped. Any
     // other text there is kept, and the record is marked malformed.
     let next = this.index;
     while (this.text.charCodeAt(next) === SPACE || this.text.charCodeAt(next) === TAB) next++;

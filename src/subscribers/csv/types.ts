@@ -30,7 +30,7 @@ export interface DuplicateRow {
   firstLine: number;
 }
 
-/** How the header row maps onto subscriber fields. */
+/** Mapping of the header row onto subscriber fields. */
 export interface CsvColumns {
   /** Header of the email column, as written in the file. */
   email: string;
@@ -64,7 +64,7 @@ export type CsvFileErrorCode =
 /** A problem with the whole file; nothing of such a file is imported. */
 export interface CsvFileError {
   code: CsvFileErrorCode;
-  /** What is wrong and what to do about it. */
+  /** Explanation of the problem and of the fix, for the operator. */
   message: string;
   line?: number;
   /** Headers found, for `csv_no_email_column`. */

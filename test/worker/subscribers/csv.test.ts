@@ -309,7 +309,7 @@ describe("parseSubscriberCsv rows", () => {
     ]);
   });
 
-  it("does not count an invalid row as the first of its email", () => {
+  it("skips invalid rows in duplicate checks", () => {
     const result = parsed("email,first_name,x\na@example.org,A,1,2\na@example.org,B,1\n");
     expect(result.invalid.map((row) => row.line)).toEqual([2]);
     expect(result.duplicates).toEqual([]);

@@ -25,7 +25,8 @@ interface ImportResponse {
 function api(path: string, init: RequestInit = {}, token: string | null = TOKEN) {
   const headers = new Headers(init.headers);
   if (token !== null) headers.set("Authorization", `Bearer ${token}`);
-  const worker = exports.default as unknown as Fetcher;
+  // The Worker's default export; the generated Exports type does not declare it.
+  const worker = (exports as unknown as { default: Fetcher }).default;
   return worker.fetch(new Request(`https://trickle.test/api${path}`, { ...init, headers }));
 }
 
@@ -232,27 +233,27 @@ describe("POST /lists/:id/import", () => {
     expect((await errorOf(response)).message).toContain("text/csv");
   });
 
-  it("rejects an upload over 20 MB with 413", async () => {
+  it("rejects an upload over 10 MB with 413", async () => {
     const listId = await createList();
     const before = await tableCounts();
-    const body = new Uint8Array(20 * 1024 * 1024 + 1).fill(0x61);
+    const body = new Uint8Array(10 * 1024 * 1024 + 1).fill(0x61);
 
     const response = await postCsv(listId, body);
 
     expect(response.status).toBe(413);
     const error = await errorOf(response);
     expect(error.code).toBe("payload_too_large");
-    expect(error.message).toContain("20 MB");
+    expect(error.message).toContain("10 MB");
     expect(await tableCounts()).toEqual(before);
   });
 
-  it("rejects a streamed upload over 20 MB with 413", async () => {
+  it("rejects a streamed upload over 10 MB with 413", async () => {
     const listId = await createList();
     const chunk = new Uint8Array(1024 * 1024).fill(0x61);
     let sent = 0;
     const stream = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (sent++ > 20) controller.close();
+        if (sent++ > 10) controller.close();
         else controller.enqueue(chunk);
       },
     });
