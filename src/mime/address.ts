@@ -29,10 +29,10 @@ const FIELD_BY_HEADER: Record<string, string> = { From: "from", To: "to", "Reply
  * Formats an address as an RFC 5322 mailbox and returns the folded field body for
  * `headerName` (default `From`), the part after `From: `.
  *
- * The display name is sent as atoms when it is plain ASCII words, as a quoted-string when
- * it is printable ASCII with specials such as `,` `"` `\` `<>` `@`, and as RFC 2047
- * encoded-words otherwise (non-ASCII, tabs, a name too long for one line, or text that
- * contains `=?`). Surrounding whitespace is trimmed and each run of control characters
+ * The display name is sent as atoms when it is plain ASCII words. It is a quoted-string
+ * when it is printable ASCII with specials such as `,` `"` `\` `<>` `@`. Anything else is
+ * sent as RFC 2047 encoded-words: non-ASCII, tabs, a name too long for one line, or text
+ * that contains `=?`. Surrounding whitespace is trimmed and each run of control characters
  * (CR, LF, NUL and the rest of U+0000 to U+001F except tab, and U+007F) becomes one space.
  * An empty name gives the bare address. Raises MimeError when the email is not a valid
  * ASCII addr-spec.
@@ -67,50 +67,53 @@ export function validateEmail(email: unknown, field: string): void {
   if (typeof email !== "string" || email === "") {
     throw new MimeError(field, `email address is missing, got ${JSON.stringify(email)}`);
   }
-  const shown = JSON.stringify(email.slice(0, 100));
+  const quotedEmail = JSON.stringify(email.slice(0, 100));
 
   if (NON_ASCII.test(email)) {
     throw new MimeError(
       field,
-      `email address ${shown} is not ASCII; SMTPUTF8 is not supported, so use the punycode (xn--) form of the domain and an ASCII local part`,
+      `email address ${quotedEmail} is not ASCII; SMTPUTF8 is not supported, so use the punycode (xn--) form of the domain and an ASCII local part`,
     );
   }
   if (email.length > MAX_EMAIL_LENGTH) {
     throw new MimeError(
       field,
-      `email address ${shown}... is ${email.length} characters, over the limit of ${MAX_EMAIL_LENGTH}`,
+      `email address ${quotedEmail}... is ${email.length} characters, over the limit of ${MAX_EMAIL_LENGTH}`,
     );
   }
 
   const at = email.lastIndexOf("@");
   if (at <= 0 || at === email.length - 1) {
-    throw new MimeError(field, `email address ${shown} is invalid: expected local-part@domain`);
+    throw new MimeError(
+      field,
+      `email address ${quotedEmail} is invalid: expected local-part@domain`,
+    );
   }
-  validateLocalPart(email.slice(0, at), shown, field);
-  validateDomain(email.slice(at + 1), shown, field);
+  validateLocalPart(email.slice(0, at), quotedEmail, field);
+  validateDomain(email.slice(at + 1), quotedEmail, field);
 }
 
-function validateLocalPart(localPart: string, shown: string, field: string): void {
+function validateLocalPart(localPart: string, quotedEmail: string, field: string): void {
   if (localPart.length > MAX_LOCAL_PART_LENGTH) {
     throw new MimeError(
       field,
-      `email address ${shown} has a local part over ${MAX_LOCAL_PART_LENGTH} characters`,
+      `email address ${quotedEmail} has a local part over ${MAX_LOCAL_PART_LENGTH} characters`,
     );
   }
   if (!DOT_ATOM.test(localPart)) {
     throw new MimeError(
       field,
-      `email address ${shown} has an invalid local part: use letters, digits and !#$%&'*+-/=?^_\`{|}~ with single inner dots (quoted local parts are not supported)`,
+      `email address ${quotedEmail} has an invalid local part: use letters, digits and !#$%&'*+-/=?^_\`{|}~ with single inner dots (quoted local parts are not supported)`,
     );
   }
 }
 
-function validateDomain(domain: string, shown: string, field: string): void {
+function validateDomain(domain: string, quotedEmail: string, field: string): void {
   const labels = domain.split(".");
   if (domain.length > MAX_DOMAIN_LENGTH || !labels.every((label) => DOMAIN_LABEL.test(label))) {
     throw new MimeError(
       field,
-      `email address ${shown} has an invalid domain: use a host name of letters, digits and inner hyphens (domain literals are not supported)`,
+      `email address ${quotedEmail} has an invalid domain: use a host name of letters, digits and inner hyphens (domain literals are not supported)`,
     );
   }
 }

@@ -18,8 +18,8 @@ const MONTH_NAMES = [
 
 /**
  * Formats a date as an RFC 5322 date-time in UTC, e.g. `Thu, 04 Dec 2025 15:56:07 +0000`.
- * Raises MimeError for an invalid Date or a year outside 1900 to 9999, which the
- * four-digit year of RFC 5322 cannot carry.
+ * Raises MimeError for an invalid Date, for a year before 1900, which RFC 5322 section 3.3
+ * forbids, and for a year after 9999.
  */
 export function formatDate(date: Date, field = "date"): string {
   if (!(date instanceof Date) || Number.isNaN(date.getTime())) {

@@ -12,7 +12,7 @@ const utf8Encoder = new TextEncoder();
 /**
  * Replaces each run of control characters (U+0000 to U+001F except tab, and U+007F) by one
  * space. CR, LF and NUL in a subject or display name would otherwise end the header line
- * or be cut by a relay, so a first name of `Jane\r\nBcc: x@example.org` becomes the text
+ * or be cut by a relay. So a first name of `Jane\r\nBcc: x@example.org` becomes the text
  * `Jane Bcc: x@example.org`, which is then quoted or encoded and never forms a header.
  */
 export function replaceControlCharacters(text: string): string {
@@ -23,7 +23,7 @@ export function replaceControlCharacters(text: string): string {
  * Encodes text as UTF-8 encoded-words (RFC 2047) separated by single spaces.
  *
  * The first word is at most `firstWordMaxLength` characters so that it fits on the line
- * after the header name, and every other word at most 75. Each word holds whole code
+ * after the header name, and every other word at most 75. Each word contains whole code
  * points, so it decodes on its own: no UTF-8 sequence, surrogate pair or `=XX` is split
  * across words. Q or B encoding is chosen by whichever is shorter for this text. The Q
  * form writes only letters, digits and `!*+-/` literally, which RFC 2047 section 5 allows

@@ -8,8 +8,8 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 const FIELD_VALUE = /^[\x20-\x7e\t]*$/;
 
 /**
- * Header fields buildMessage writes itself, so an extra one would be a duplicate, plus Bcc,
- * which in a sent message would show the hidden recipients to every reader.
+ * Names of the header fields that buildMessage writes itself, where an extra one would be a
+ * duplicate. Bcc is also reserved because in a sent message it shows the hidden recipients.
  */
 const RESERVED_NAMES = new Set([
   "mime-version",

@@ -9,7 +9,7 @@ const MESSAGE_ID = new RegExp(`^[${ATEXT}]+(?:\\.[${ATEXT}]+)*@[${ATEXT}]+(?:\\.
 const HOST_NAME =
   /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** Keeps `Message-ID: <...>` well inside one 998-character line, since a msg-id cannot fold. */
+/** Max Message-ID length: a msg-id cannot fold, so this keeps its line far below 998. */
 const MAX_MESSAGE_ID_LENGTH = 250;
 
 /**

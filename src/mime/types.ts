@@ -16,8 +16,9 @@ export interface MimeMessage {
   html: string;
   text: string;
   /**
-   * Extra header fields written after Subject, in this order: List-Unsubscribe,
-   * List-Unsubscribe-Post, List-ID, Feedback-ID, X-... Values must be printable ASCII.
+   * Extra header fields, written after Subject in the given order, e.g. List-Unsubscribe,
+   * List-Unsubscribe-Post, List-ID, Feedback-ID or X-... Each name must be an RFC 5322
+   * field-name and each value printable ASCII.
    */
   headers?: Array<[string, string]>;
 }
