@@ -16,10 +16,3 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await mailbox?.close();
 }
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    smtpPort: number;
-    mailboxControlPort: number;
-  }
-}

@@ -8,36 +8,18 @@
  *
  *   GET    /messages           every accepted message: { id, from, to, raw }
  *   DELETE /messages           forget them
- *   PUT    /faults             JSON list of Fault rules, applied in order
+ *   PUT    /faults             replace the Fault rules with a JSON list
+ *   POST   /faults             append a JSON list of Fault rules
+ *   DELETE /faults?match=TEXT  remove the rules with that match
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import type { Fault, ReceivedMessage } from "./mailbox-types";
 
-export interface ReceivedMessage {
-  /** Sequence number in order of acceptance, starting at 1. */
-  id: number;
-  from: string;
-  to: string[];
-  raw: string;
-  receivedAt: number;
-}
-
-/**
- * One injected fault. `stage` picks the SMTP step; `match` limits it to
- * recipients containing that text; `times` limits how often it fires.
- */
-export interface Fault {
-  stage: "connect" | "rcpt" | "data" | "after-data";
-  /** SMTP reply code to answer with; for `data` and `after-data` 0 drops the connection. */
-  code: number;
-  match?: string;
-  times?: number;
-  /** Milliseconds to wait before answering (slow server). */
-  delayMs?: number;
-}
+export type { Fault, ReceivedMessage } from "./mailbox-types";
 
 export interface MailboxOptions {
   port?: number;
@@ -223,9 +205,17 @@ function createControlServer(messages: ReceivedMessage[], faults: Fault[]): Serv
       messages.length = 0;
       return send(200, { ok: true });
     }
-    if (request.url === "/faults" && request.method === "PUT") {
+    const url = new URL(request.url ?? "/", "http://mailbox");
+    if (url.pathname === "/faults" && (request.method === "PUT" || request.method === "POST")) {
       const rules = JSON.parse(await readBody(request)) as Fault[];
-      faults.splice(0, faults.length, ...rules);
+      if (request.method === "PUT") faults.length = 0;
+      faults.push(...rules);
+      return send(200, { ok: true, faults: faults.length });
+    }
+    if (url.pathname === "/faults" && request.method === "DELETE") {
+      const match = url.searchParams.get("match");
+      const kept = faults.filter((fault) => match !== null && fault.match !== match);
+      faults.splice(0, faults.length, ...kept);
       return send(200, { ok: true, faults: faults.length });
     }
     send(404, { error: `No control route ${request.method} ${request.url}` });

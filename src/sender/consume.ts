@@ -58,18 +58,29 @@ export interface SendSession {
   keys: LinkKeys;
   connection: SmtpConnection | null;
   now: () => number;
+  /**
+   * Called after each SMTP transaction, before its outcome is recorded. Fault
+   * injection (tests, `npm run chaos`) throws here to stand for a worker that
+   * dies between sending and recording.
+   */
+  afterSend?: (delivery: DeliveryRef) => void;
 }
 
-/** Consumes a batch from the send queue, acking or retrying each message. */
-export async function consumeSendBatch(batch: MessageBatch<SendMessage>, env: Env): Promise<void> {
+/** Opens a send session: configuration and keys, checked once per consumer call. */
+export async function openSendSession(env: Env): Promise<SendSession> {
   const config = readConfig(env);
-  const session: SendSession = {
+  return {
     env,
     config,
     keys: await loadLinkKeys(config.linkSecret, config.linkSecretPrevious),
     connection: null,
     now: Date.now,
   };
+}
+
+/** Consumes a batch from the send queue, acking or retrying each message. */
+export async function consumeSendBatch(batch: MessageBatch<SendMessage>, env: Env): Promise<void> {
+  const session = await openSendSession(env);
 
   try {
     for (const message of batch.messages) {
@@ -220,6 +231,7 @@ async function sendQueued(
 
     const recipient = recipients.get(delivery.subscriber_id);
     const result = await sendOne(session, mailing, ref, delivery.variant, recipient);
+    session.afterSend?.(ref);
     pending = outcomeStatements(db, ref, result.outcome, {
       now: session.now(),
       messageId: result.messageId,

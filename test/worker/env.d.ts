@@ -9,3 +9,10 @@ declare global {
     }
   }
 }
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    smtpPort: number;
+    mailboxControlPort: number;
+  }
+}

@@ -1,0 +1,24 @@
+/** Types shared by the mailbox server and the tests that read it over HTTP. */
+
+export interface ReceivedMessage {
+  /** Sequence number in order of acceptance, starting at 1. */
+  id: number;
+  from: string;
+  to: string[];
+  raw: string;
+  receivedAt: number;
+}
+
+/**
+ * One injected fault. `stage` picks the SMTP step; `match` limits it to
+ * recipients containing that text; `times` limits how often it fires.
+ */
+export interface Fault {
+  stage: "connect" | "rcpt" | "data" | "after-data";
+  /** SMTP reply code to answer with; for `data` and `after-data` 0 drops the connection. */
+  code: number;
+  match?: string;
+  times?: number;
+  /** Milliseconds to wait before answering (slow server). */
+  delayMs?: number;
+}
