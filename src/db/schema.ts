@@ -228,3 +228,49 @@ export const opens = sqliteTable(
   },
   (table) => [index("opens_mailing").on(table.mailingId, table.subscriberId)],
 );
+
+export const BOUNCE_KINDS = ["hard", "soft", "complaint"] as const;
+export type BounceKind = (typeof BOUNCE_KINDS)[number];
+
+/**
+ * Bounces and complaints as they arrive: delivery status notifications and
+ * feedback reports by email, or a provider's webhook. A row is kept even when
+ * it matched no delivery, so the operator can see what came in.
+ */
+export const bounces = sqliteTable(
+  "bounces",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind", { enum: BOUNCE_KINDS }).notNull(),
+    source: text("source", { enum: ["email", "webhook"] }).notNull(),
+    /** The recipient address the report names, lowercased; null when it names none. */
+    email: text("email"),
+    /** Enhanced status code (RFC 3463) such as 5.1.1; null for complaints. */
+    status: text("status"),
+    diagnostic: text("diagnostic"),
+    /** How the report was tied to a delivery: `verp`, `message_id` or `email`; null when unmatched. */
+    matchedBy: text("matched_by"),
+    deliveryId: integer("delivery_id"),
+    mailingId: integer("mailing_id"),
+    subscriberId: integer("subscriber_id"),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (table) => [
+    index("bounces_subscriber").on(table.subscriberId),
+    index("bounces_mailing").on(table.mailingId),
+  ],
+);
+
+/**
+ * Send attempts and failures of a mailing in its current auto-pause window;
+ * the sender adds to it after every queue message and pauses the mailing
+ * when too many fail.
+ */
+export const mailingHealth = sqliteTable("mailing_health", {
+  mailingId: integer("mailing_id")
+    .primaryKey()
+    .references(() => mailings.id, { onDelete: "cascade" }),
+  windowStart: integer("window_start").notNull(),
+  attempts: integer("attempts").notNull().default(0),
+  failures: integer("failures").notNull().default(0),
+});
