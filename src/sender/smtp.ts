@@ -7,7 +7,7 @@
  * breaks long and non-ASCII subjects, and we classify every outcome by the
  * SMTP step that failed, because that decides whether a retry is safe.
  */
-import { Email, WorkerMailer } from "worker-mailer";
+import { Email, LogLevel, WorkerMailer } from "worker-mailer";
 import type { SmtpConfig } from "../env";
 
 /** How one send ended; `uncertain` means the server may have the message. */
@@ -72,6 +72,8 @@ export class SmtpConnection {
         authType: ["plain", "login"],
         socketTimeoutMs: timeoutMs,
         responseTimeoutMs: timeoutMs,
+        // Every outcome is logged once, with its ids, by the sender.
+        logLevel: LogLevel.NONE,
       });
       return new SmtpConnection(mailer);
     } catch (error) {
