@@ -1,6 +1,6 @@
 /**
  * A click or open seen by a public route. The route sends it to the
- * `trickle-events` queue so the recipient never waits for D1, and
+ * `trickle-events` queue so that no response waits for the D1 write, and
  * `recordTrackingEvents` writes a batch of them to D1.
  */
 export interface TrackingEvent {

@@ -7,7 +7,7 @@
  * Machine hits are still stored (machine = 1) but kept out of human counts.
  */
 
-/** Why a hit was classed as a machine; null for a person. */
+/** Reason a hit was classed as a machine; null for a person. */
 export type MachineReason =
   | "head_request"
   | "no_user_agent"

@@ -121,9 +121,9 @@ function clickInsert(db: D1Database, rows: TrackingEvent[]): D1PreparedStatement
 }
 
 /**
- * A click implies an open. For each recipient that clicked, adds one implied
- * open per machine flag of their clicks, unless an open already counts: for a
- * human click, any human open; for a machine click, any open at all.
+ * Adds the opens implied by clicks: one per recipient and machine flag of
+ * their clicks. A human click adds none when the recipient has a human open,
+ * and a machine click adds none when the recipient has any open.
  */
 function impliedOpenInsert(
   db: D1Database,
