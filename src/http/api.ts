@@ -9,6 +9,7 @@ import { AppError } from "./errors";
 import { letterRoutes } from "../letters/routes";
 import { mailingRoutes } from "../mailings/routes";
 import { subscriberRoutes } from "../subscribers/routes";
+import { trackingApiRoutes } from "../tracking/api";
 
 export const apiRoutes = new Hono<AppEnv>();
 
@@ -28,3 +29,4 @@ apiRoutes.use("*", async (c, next) => {
 apiRoutes.route("/", subscriberRoutes);
 apiRoutes.route("/", letterRoutes);
 apiRoutes.route("/", mailingRoutes);
+apiRoutes.route("/", trackingApiRoutes);
