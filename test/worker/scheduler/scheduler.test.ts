@@ -1,5 +1,5 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../../../src/env";
 import { runScheduler } from "../../../src/scheduler";
 import { claimBatch } from "../../../src/scheduler/claim";
@@ -52,6 +52,12 @@ async function mailingStatus(id: number) {
     .first<{ status: string }>();
   return row?.status;
 }
+
+// Each test file has its own D1, but tests in one file share it: close the
+// mailings that earlier tests left due, so every test picks among its own.
+beforeEach(async () => {
+  await env.DB.prepare("UPDATE mailings SET status = 'done' WHERE status IN ('wait', 'sending')").run();
+});
 
 describe("cron tick", () => {
   it("claims a batch and enqueues its ids", async () => {
