@@ -27,12 +27,13 @@ const OPTIONS: HtmlToTextOptions = {
   formatters: {
     // Images read as their alt text; their URLs are noise in a text part.
     imageAlt(elem, _walk, builder) {
-      const alt = (elem as { attribs?: Record<string, string> }).attribs?.alt;
-      if (alt && alt.trim() !== "") builder.addInline(alt.trim(), { noWordTransform: true });
+      const alt = attributesOf(elem).alt;
+      if (alt && alt.trim() !== "") builder.addInline(alt.trim());
     },
+    anchor: formatAnchor,
   },
   selectors: [
-    { selector: "a", options: { linkBrackets: ["[", "]"], hideLinkHrefIfSameAsText: true } },
+    { selector: "a", format: "anchor" },
     { selector: "img", format: "imageAlt" },
     ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({
       selector,
@@ -48,6 +49,40 @@ const OPTIONS: HtmlToTextOptions = {
 };
 
 let converter: ((html: string) => string) | null = null;
+
+type Element = Parameters<NonNullable<HtmlToTextOptions["formatters"]>[string]>[0];
+type Walk = Parameters<NonNullable<HtmlToTextOptions["formatters"]>[string]>[1];
+type Builder = Parameters<NonNullable<HtmlToTextOptions["formatters"]>[string]>[2];
+
+function attributesOf(elem: Element): Record<string, string> {
+  return (elem as { attribs?: Record<string, string> }).attribs ?? {};
+}
+
+/**
+ * A link reads `text [URL]`, or the URL alone when it has no text or the
+ * text is the URL. Unlike html-to-text's own anchor format, a link directly
+ * followed by another element gets a space, so menus read `Home [...] About [...]`.
+ */
+function formatAnchor(elem: Element, walk: Walk, builder: Builder): void {
+  const href = (attributesOf(elem).href ?? "").replace(/^mailto:/i, "");
+  const children = (elem as { children?: unknown[] }).children ?? [];
+  if (href === "" || href.startsWith("#")) {
+    walk(children as never, builder);
+    return;
+  }
+
+  let text = "";
+  builder.pushWordTransform((word: string) => {
+    text += word;
+    return word;
+  });
+  walk(children as never, builder);
+  builder.popWordTransform();
+
+  if (text !== href) builder.addInline(text ? ` [${href}]` : href, { noWordTransform: true });
+  const next = (elem as { next?: { type?: string } }).next;
+  if (next?.type === "tag") builder.addInline(" ");
+}
 
 /** Builds the text parts from the assembled letter and its edits. */
 export function buildTextParts(

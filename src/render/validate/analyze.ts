@@ -86,7 +86,31 @@ export function analyzeLetter(source: LetterSource, options: ValidateOptions = {
     checkAttributeNames(part, options.attributes, issues);
   }
 
-  return { issues, subject, preheader, layout, blocks, textBody, conditions };
+  return {
+    issues: sortByPartAndLine(issues),
+    subject,
+    preheader,
+    layout,
+    blocks,
+    textBody,
+    conditions,
+  };
+}
+
+/** Orders issues by part (in the order parts were read), then by line; the sort is stable. */
+function sortByPartAndLine(issues: LetterIssue[]): LetterIssue[] {
+  const partOrder = new Map<string | undefined, number>();
+  for (const found of issues)
+    if (!partOrder.has(found.part)) partOrder.set(found.part, partOrder.size);
+  return issues
+    .map((found, index) => ({ found, index }))
+    .sort(
+      (a, b) =>
+        partOrder.get(a.found.part)! - partOrder.get(b.found.part)! ||
+        a.found.line - b.found.line ||
+        a.index - b.index,
+    )
+    .map(({ found }) => found);
 }
 
 function analyzePart(
@@ -105,11 +129,14 @@ function analyzePart(
 
   const found = findTokens(text);
   for (const problem of found.problems) {
-    const snippet = text.slice(problem.start, Math.min(problem.end, problem.start + 60));
+    const snippet =
+      problem.kind === "triple"
+        ? text.slice(problem.start, Math.min(problem.end, problem.start + 60))
+        : text.slice(problem.start, problem.start + 60).split("\n")[0];
     const message =
       problem.kind === "triple"
         ? `${snippet} is a Handlebars triple-stash, which inserts raw HTML and is not supported; write {{ name }}.`
-        : `${snippet.split("\n")[0]}... opens a token that is never closed; end it with }} on the same token.`;
+        : `${snippet} opens a token that is never closed; end the token with }}.`;
     issues.push(
       issue(
         "error",
@@ -160,7 +187,7 @@ function analyzePart(
   }
 
   if (kind === "html") checkTokenContexts(text, tokens, found.tokens, label, issues);
-  else checkTextTokens(text, tokens, label, issues);
+  if (label !== "layout") checkNoContentSlot(text, tokens, label, issues);
   return { label, text, tokens };
 }
 
@@ -249,7 +276,7 @@ function contextProblem(
   };
 }
 
-function checkTextTokens(
+function checkNoContentSlot(
   text: string,
   tokens: AnalyzedToken[],
   label: string,
