@@ -29,6 +29,12 @@ export interface Env {
   MAX_ATTEMPTS?: string;
   /** Bearer token for the JSON API and the admin panel. */
   ADMIN_TOKEN?: string;
+  /** Domain of VERP return paths (`bounces+<id>-<tag>@domain`); empty sends from SENDER_EMAIL. */
+  BOUNCE_DOMAIN?: string;
+  /** HMAC-SHA-256 key of the bounce webhook's `X-Trickle-Signature` header. */
+  WEBHOOK_SECRET?: string;
+  /** Longest wait for one SMTP reply, in seconds (default 15). */
+  SMTP_TIMEOUT_SECONDS?: string;
 }
 
 export type SmtpSecurity = "tls" | "starttls" | "off";
@@ -39,6 +45,8 @@ export interface SmtpConfig {
   security: SmtpSecurity;
   /** Null when the relay takes no authentication (local development only). */
   credentials: { username: string; password: string } | null;
+  /** Longest wait for one SMTP reply or write, in milliseconds. */
+  timeoutMs: number;
 }
 
 export interface Config {
@@ -51,6 +59,8 @@ export interface Config {
   tickSeconds: number;
   batchSize: number;
   maxAttempts: number;
+  /** Domain of VERP return paths, or null to use SENDER_EMAIL as the return path. */
+  bounceDomain: string | null;
 }
 
 /** A binding, variable or secret that is missing or invalid. */
@@ -93,6 +103,7 @@ export function readConfig(env: Env): Config {
     tickSeconds: readInteger(env.TICK_SECONDS, "TICK_SECONDS", 60, 1),
     batchSize: readInteger(env.BATCH_SIZE, "BATCH_SIZE", 50, 1, 500),
     maxAttempts: readInteger(env.MAX_ATTEMPTS, "MAX_ATTEMPTS", 5, 1, 50),
+    bounceDomain: readBounceDomain(env.BOUNCE_DOMAIN),
   };
 }
 
@@ -119,7 +130,21 @@ function readSmtpConfig(env: Env): SmtpConfig {
     port: readInteger(env.SMTP_PORT, "SMTP_PORT", 587, 1, 65535),
     security,
     credentials: username ? { username, password } : null,
+    timeoutMs: readInteger(env.SMTP_TIMEOUT_SECONDS, "SMTP_TIMEOUT_SECONDS", 15, 1, 300) * 1000,
   };
+}
+
+function readBounceDomain(value: string | undefined): string | null {
+  const domain = (value ?? "").trim().toLowerCase();
+  if (domain === "") return null;
+
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain)) {
+    throw new ConfigError(
+      "BOUNCE_DOMAIN",
+      `BOUNCE_DOMAIN "${value}" is not a domain name such as bounces.example.com. ${VAR_HINT("BOUNCE_DOMAIN")}`,
+    );
+  }
+  return domain;
 }
 
 function requireBinding(value: unknown, name: string, section: string): void {

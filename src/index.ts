@@ -1,8 +1,10 @@
 /**
  * Trickle's Worker: `fetch` serves the public tracking routes, the JSON API
  * and the admin panel; `scheduled` picks due mailings and queues batches;
- * `queue` sends those batches and records tracking events.
+ * `queue` sends those batches and records tracking events; `email` records
+ * the bounces and complaints that Email Routing hands over.
  */
+import { handleBounceEmail } from "./bounces/email";
 import { app } from "./http/app";
 import type { Env } from "./env";
 import { runScheduler } from "./scheduler";
@@ -19,5 +21,9 @@ export default {
 
   async queue(batch, env, ctx) {
     await handleQueueBatch(batch, env, ctx);
+  },
+
+  async email(message, env) {
+    await handleBounceEmail(message, env);
   },
 } satisfies ExportedHandler<Env, SendMessage | TrackingEvent>;

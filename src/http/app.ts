@@ -9,6 +9,7 @@ import { log } from "../log";
 import { AppError, errorBody } from "./errors";
 import { apiRoutes } from "./api";
 import { trackingRoutes } from "../tracking/routes";
+import { bounceHookRoutes } from "../bounces/webhook";
 
 export type AppEnv = { Bindings: Env };
 
@@ -16,6 +17,7 @@ export const app = new Hono<AppEnv>();
 
 app.get("/healthz", (c) => c.text("ok"));
 app.route("/api", apiRoutes);
+app.route("/hooks", bounceHookRoutes);
 app.route("/", trackingRoutes);
 
 app.notFound((c) => {
