@@ -12,6 +12,7 @@
  *     sent when a worker died; it may have reached the server, so it becomes
  *     `uncertain` and is never resent automatically.
  */
+import { returnPathFor } from "../bounces/verp";
 import { readConfig, type Config, type Env } from "../env";
 import { log } from "../log";
 import { loadCompiledLetter } from "../mailings/letter-cache";
@@ -20,6 +21,7 @@ import { renderMessage, type CompiledLetter } from "../render";
 import { finishMailings } from "../scheduler/sweep";
 import { loadLinkKeys, signRecipient, type LinkKeys } from "../tracking/ids";
 import { recipientUrls } from "../tracking/urls";
+import { healthStatements, reportAutoPause, SendTally } from "./autopause";
 import type { SendMessage } from "./message";
 import {
   claimStatement,
@@ -214,6 +216,7 @@ async function sendQueued(
 
   let pending: D1PreparedStatement[] = [];
   let retryReason: string | null = null;
+  const tally = new SendTally();
 
   for (const delivery of queued) {
     const ref = { id: delivery.id, subscriberId: delivery.subscriber_id, batchId: body.batchId };
@@ -239,6 +242,7 @@ async function sendQueued(
       maxAttempts: session.config.maxAttempts,
     });
     logOutcome(mailing.id, ref, result.outcome, claimed.attempts);
+    tally.add(result.outcome);
 
     if (result.outcome.kind === "transient" && claimed.attempts < session.config.maxAttempts) {
       retryReason = result.outcome.reply;
@@ -250,7 +254,12 @@ async function sendQueued(
     }
   }
 
-  if (pending.length > 0) await db.batch(pending);
+  // The last outcome and the auto-pause counts go to D1 in one round trip.
+  const health = tally.attempts > 0 ? healthStatements(db, mailing.id, tally, session.now()) : [];
+  if (pending.length + health.length > 0) {
+    const results = await db.batch([...pending, ...health]);
+    reportAutoPause(results.slice(pending.length), mailing.id);
+  }
   const stillQueued = await countQueued(db, body);
   return stillQueued > 0 ? (retryReason ?? "deliveries still queued") : null;
 }
@@ -289,7 +298,7 @@ async function sendOne(
   const connection = await openConnection(session);
   if (!connection.ok) return { outcome: connection.outcome, messageId, stop: true };
 
-  const envelope = { from: config.senderEmail, to: recipient.email };
+  const envelope = { from: await returnPathFor(config, delivery.id), to: recipient.email };
   const outcome = await connection.value.send(envelope, raw);
   if (!connection.value.usable) {
     await connection.value.close();

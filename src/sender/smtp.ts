@@ -27,6 +27,8 @@ export interface Envelope {
 class RawEmail extends Email {
   /** Set once worker-mailer asks for the body, which it does right after DATA got 354. */
   dataStarted = false;
+  /** Set right before the end-of-data line (".") is written; until then nothing can be delivered. */
+  endOfDataStarted = false;
 
   constructor(
     envelope: Envelope,
@@ -48,11 +50,16 @@ class RawEmail extends Email {
 
 interface MailerInternals {
   emailToBeSent: { enqueue(email: Email): void };
+  emailSending: Email | null;
   reader: ReadableStreamDefaultReader<Uint8Array>;
   active: boolean;
+  responseTimeoutMs: number;
+  write(text: string): Promise<void>;
+  readTimeout(): Promise<string>;
 }
 
 patchClosedSocketRead();
+patchBodyWrite();
 
 /** One SMTP connection, reused for every message of a batch. */
 export class SmtpConnection {
@@ -61,7 +68,7 @@ export class SmtpConnection {
   private constructor(private readonly mailer: WorkerMailer) {}
 
   /** Opens a connection and logs in; throws SmtpConnectError with the server's reply. */
-  static async open(config: SmtpConfig, timeoutMs = 15_000): Promise<SmtpConnection> {
+  static async open(config: SmtpConfig, timeoutMs = config.timeoutMs): Promise<SmtpConnection> {
     try {
       const mailer = await WorkerMailer.connect({
         host: config.host,
@@ -95,7 +102,7 @@ export class SmtpConnection {
       await email.sent;
       return { kind: "sent", reply: "250" };
     } catch (error) {
-      const outcome = classifyFailure(describe(error), email.dataStarted);
+      const outcome = classifyFailure(describe(error), email.dataStarted, email.endOfDataStarted);
       const connectionLost = outcome.kind === "transient" && outcome.code === null;
       if (outcome.kind === "uncertain" || connectionLost) this.broken = true;
       return outcome;
@@ -128,12 +135,23 @@ export class SmtpConnectError extends Error {
  * Sorts a failed send by the step it failed in. worker-mailer's messages
  * name the step ("Invalid RCPT TO: <a> 550 ...", "Failed send email body:
  * 451 ..."); a failure without a reply code is a lost connection or a
- * timeout. Before the body was written nothing can have been delivered, so a
- * retry is safe; after it, only an explicit reply tells what happened.
+ * timeout. Before the end-of-data line was written nothing can have been
+ * delivered, so a retry is safe; after it, only an explicit reply tells what
+ * happened.
  */
-export function classifyFailure(message: string, dataStarted: boolean): SendOutcome {
+export function classifyFailure(
+  message: string,
+  dataStarted: boolean,
+  endOfDataStarted = dataStarted,
+): SendOutcome {
   const code = replyCode(message);
   const reply = message.slice(0, 500);
+
+  // The message text was cut off before its final "." line: the server
+  // cannot have accepted it.
+  if (dataStarted && !endOfDataStarted) {
+    return { kind: "transient", code: null, reply: `message text not completed: ${reply}` };
+  }
 
   if (dataStarted && !message.startsWith("Failed send email body")) {
     return { kind: "uncertain", reply };
@@ -185,4 +203,50 @@ function patchClosedSocketRead(): void {
       if (!/^\d{3}-/.test(last)) return response;
     }
   };
+}
+
+/**
+ * Replaces worker-mailer's body step, which writes the message and the
+ * end-of-data line in one write with no timeout. Writing them separately
+ * tells a connection lost while the text was still being written (nothing
+ * delivered, safe to retry) from one lost after the end-of-data line (the
+ * message may have been delivered). Both writes get the response timeout, so
+ * a server that stops reading cannot hang the sender.
+ */
+function patchBodyWrite(): void {
+  const prototype = WorkerMailer.prototype as unknown as {
+    body: (this: MailerInternals) => Promise<void>;
+  };
+  const original = prototype.body;
+
+  prototype.body = async function body(this: MailerInternals): Promise<void> {
+    const email = this.emailSending;
+    if (!(email instanceof RawEmail)) return original.call(this);
+
+    // getEmailData ends with the end-of-data line ".\r\n" after a CRLF.
+    const data = email.getEmailData();
+    const text = data.slice(0, -3);
+    await withTimeout(this.write(text), this.responseTimeoutMs, "writing the message text");
+
+    email.endOfDataStarted = true;
+    await withTimeout(this.write(".\r\n"), this.responseTimeoutMs, "writing the end of data");
+
+    const reply = await this.readTimeout();
+    if (!reply.startsWith("2")) throw new Error(`Failed send email body: ${reply}`);
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, step: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timeout after ${timeoutMs} ms while ${step}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
