@@ -7,6 +7,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import type { AppEnv } from "./app";
 import { AppError } from "./errors";
 import { letterRoutes } from "../letters/routes";
+import { retryRoutes } from "../mailings/retry";
 import { mailingRoutes } from "../mailings/routes";
 import { subscriberRoutes } from "../subscribers/routes";
 import { trackingApiRoutes } from "../tracking/api";
@@ -29,4 +30,5 @@ apiRoutes.use("*", async (c, next) => {
 apiRoutes.route("/", subscriberRoutes);
 apiRoutes.route("/", letterRoutes);
 apiRoutes.route("/", mailingRoutes);
+apiRoutes.route("/", retryRoutes);
 apiRoutes.route("/", trackingApiRoutes);
