@@ -12,13 +12,18 @@ export interface ReceivedMessage {
 /**
  * One injected fault. `stage` picks the SMTP step; `match` limits it to
  * recipients containing that text; `times` limits how often it fires.
+ * `data-start` drops the connection when the DATA command arrives, before
+ * the 354 reply, so no message text is sent; its `code` and `delayMs` are
+ * ignored.
  */
 export interface Fault {
-  stage: "connect" | "rcpt" | "data" | "after-data";
+  stage: "connect" | "rcpt" | "data-start" | "data" | "after-data";
   /** SMTP reply code to answer with; for `data` and `after-data` 0 drops the connection. */
   code: number;
   match?: string;
   times?: number;
   /** Milliseconds to wait before answering (slow server). */
   delayMs?: number;
+  /** Reply text after the code, such as "5.1.1 User unknown"; each stage has a default. */
+  message?: string;
 }

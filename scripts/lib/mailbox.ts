@@ -73,7 +73,9 @@ export async function startMailbox(options: MailboxOptions = {}): Promise<Mailbo
     onConnect(_session, callback) {
       const fault = pickFault("connect", "");
       if (!fault) return callback();
-      delayed(fault, () => callback(smtpError(fault.code, "Service not available, try later")));
+      delayed(fault, () =>
+        callback(smtpError(fault.code, fault.message ?? "Service not available, try later")),
+      );
     },
 
     onAuth(auth, _session, callback) {
@@ -88,15 +90,19 @@ export async function startMailbox(options: MailboxOptions = {}): Promise<Mailbo
       const fault = pickFault("rcpt", address.address);
       if (!fault) return callback();
       delayed(fault, () =>
-        callback(smtpError(fault.code, `Recipient ${address.address} rejected`)),
+        callback(smtpError(fault.code, fault.message ?? `Recipient ${address.address} rejected`)),
       );
     },
 
     onData(stream, session, callback) {
+      const recipient = session.envelope.rcptTo.map((rcpt) => rcpt.address).join(",");
+      // smtp-server calls onData before it sends the 354 reply, so a drop
+      // here means the client never starts the message text.
+      if (pickFault("data-start", recipient)) return dropConnection(smtp, session);
+
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
-        const recipient = session.envelope.rcptTo.map((rcpt) => rcpt.address).join(",");
         const dataFault = pickFault("data", recipient);
         if (dataFault) return answerFault(smtp, dataFault, session, callback, "Message rejected");
 
@@ -168,14 +174,17 @@ function answerFault(
   text: string,
 ): void {
   delayed(fault, () => {
-    if (fault.code !== 0) return callback(smtpError(fault.code, text));
-
-    // smtp-server keeps sockets on its connection objects, not on the session.
-    const connections = (server as unknown as { connections: Set<SmtpConnection> }).connections;
-    for (const connection of connections) {
-      if (connection.session?.id === session.id) connection._socket.destroy();
-    }
+    if (fault.code !== 0) return callback(smtpError(fault.code, fault.message ?? text));
+    dropConnection(server, session);
   });
+}
+
+function dropConnection(server: SMTPServer, session: SMTPServerSession): void {
+  // smtp-server keeps sockets on its connection objects, not on the session.
+  const connections = (server as unknown as { connections: Set<SmtpConnection> }).connections;
+  for (const connection of connections) {
+    if (connection.session?.id === session.id) connection._socket.destroy();
+  }
 }
 
 interface SmtpConnection {

@@ -14,5 +14,9 @@ declare module "vitest" {
   export interface ProvidedContext {
     smtpPort: number;
     mailboxControlPort: number;
+    /** The seeded chaos mailbox and the settings of the chaos run. */
+    chaos: import("../../scripts/lib/chaos-faults").ChaosMailboxInfo;
+    /** A mailbox used only by test/worker/delivery/faults.test.ts, for faults at the greeting. */
+    faultMailbox: { smtpPort: number; controlPort: number };
   }
 }
