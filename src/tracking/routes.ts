@@ -23,6 +23,7 @@ import { resolveDestination } from "./destination";
 import type { TrackingEvent } from "./events";
 import { loadLinkKeys, verifyId, type IdKind, type LinkKeys, type VerifiedId } from "./ids";
 import { classifyHit } from "./machine";
+import { enqueueEvent } from "./outbox";
 import {
   confirmationMissingPage,
   notFoundPage,
@@ -176,8 +177,8 @@ async function verifyKind(c: TrackingContext, kind: IdKind): Promise<VerifiedId 
 
 /**
  * Counts a click or open: one Analytics Engine data point now, and one queue
- * message sent after the response. HEAD requests and known scanners are
- * recorded as machines.
+ * message sent in a batch after the response. HEAD requests and known
+ * scanners are recorded as machines.
  */
 function recordHit(
   c: TrackingContext,
@@ -204,15 +205,8 @@ function recordHit(
   };
   writeTrackingDataPoint(c.env.ANALYTICS, event, reason);
 
-  const sending = c.env.EVENTS_QUEUE.send(event).catch((error: unknown) => {
-    log.error("tracking event send failed", {
-      type,
-      mailingId: event.mailingId,
-      subscriberId: event.subscriberId,
-      error,
-    });
-  });
-  waitUntil(c, sending);
+  const flush = enqueueEvent(c.env.EVENTS_QUEUE, event);
+  if (flush) waitUntil(c, flush);
 }
 
 function waitUntil(c: TrackingContext, promise: Promise<unknown>): void {

@@ -35,7 +35,7 @@ interface RecipientEntry {
 }
 
 /** How long a cached mailing or recipient entry is used, in milliseconds. */
-export const CACHE_TTL_MS = 60_000;
+export const CACHE_TTL_MS = 300_000;
 
 /** Maximum cached mailings; each contains all of a mailing's links. */
 const MAX_MAILINGS = 256;
