@@ -142,6 +142,52 @@ describe("tracking routes: happy path", () => {
     expect(trackingQueryCounter.roundTrips).toBe(warm);
   });
 
+  it("picks the link of the recipient's variant", async () => {
+    const { mailingId, subscribers } = await seedSentMailing(
+      2,
+      [
+        { idx: 0, url: "https://example.com/a-version", variant: "A" },
+        { idx: 0, url: "https://example.com/b-version", variant: "B" },
+      ],
+      { variantOf: (position) => (position === 0 ? "A" : "B") },
+    );
+    const [jane, john] = subscribers;
+    clearTrackingCaches();
+
+    const start = trackingQueryCounter.roundTrips;
+    const janeClick = await fetchTracked(`/c/${(await idsFor(mailingId, jane.id)).click(0)}`);
+    const afterCold = trackingQueryCounter.roundTrips;
+    const johnClick = await fetchTracked(`/c/${(await idsFor(mailingId, john.id)).click(0)}`);
+    const afterJohn = trackingQueryCounter.roundTrips;
+    await fetchTracked(`/c/${(await idsFor(mailingId, john.id)).click(0)}`);
+
+    expect(janeClick.response.headers.get("Location")).toBe("https://example.com/a-version");
+    expect(johnClick.response.headers.get("Location")).toBe("https://example.com/b-version");
+    expect(johnClick.events[0].variant).toBe("B");
+    expect(afterCold - start).toBe(1);
+    expect(afterJohn - afterCold).toBe(1);
+    expect(trackingQueryCounter.roundTrips).toBe(afterJohn);
+  });
+
+  it("verifies ids of a key kept in LINK_SECRET_PREVIOUS", async () => {
+    const { mailingId, subscribers } = await seedSentMailing(1, LINKS);
+    const oldKey = env.LINK_SECRET!;
+    const id = (await idsFor(mailingId, subscribers[0].id)).click(0);
+    const rotated = {
+      LINK_SECRET: "2:the-next-link-secret-0123456789",
+      LINK_SECRET_PREVIOUS: oldKey,
+    };
+    const removed = { LINK_SECRET: "2:the-next-link-secret-0123456789", LINK_SECRET_PREVIOUS: "" };
+
+    const kept = await fetchTracked(`/c/${id}`, {}, rotated);
+    const dropped = await fetchTracked(`/c/${id}`, {}, removed);
+
+    expect(kept.response.status).toBe(302);
+    expect(kept.response.headers.get("Location")).toBe(LINKS[0].url);
+    expect(dropped.response.status).toBe(404);
+    expect(dropped.response.headers.get("Location")).toBeNull();
+  });
+
   it("redirects old links after the letter's tracking is switched off", async () => {
     const first = await startedMailing(1);
     const oldLinks = await storedLinks(first.mailingId);
@@ -340,6 +386,15 @@ describe("tracking routes: errors", () => {
     expect(click.response.status).toBe(404);
     expect(click.response.headers.get("Location")).toBeNull();
     expect(web.response.status).toBe(404);
+  });
+
+  it("answers 500 naming LINK_SECRET when it is missing", async () => {
+    const { response } = await fetchTracked("/c/AQEBCr8yzC-Z_oE-", {}, { LINK_SECRET: "" });
+    const body = (await response.json()) as { errors: { code: string; message: string }[] };
+
+    expect(response.status).toBe(500);
+    expect(body.errors[0].code).toBe("config_invalid");
+    expect(body.errors[0].message).toContain("LINK_SECRET");
   });
 
   it("answers a bad pixel id with the GIF and status 404", async () => {
