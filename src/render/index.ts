@@ -21,7 +21,7 @@ export type {
 export { LetterError } from "./types";
 export type { CompiledLetter, CompileOptions } from "./compile";
 export { compileLetter } from "./compile";
-export { renderMessage, renderWebView, resolveLinkUrl } from "./message";
+export { renderContent, renderMessage, renderWebView, resolveLinkUrl } from "./message";
 export type { ValidateOptions } from "./validate/analyze";
 export { SKIP_ATTRIBUTE } from "./compile/edits";
 

@@ -23,15 +23,7 @@ export function renderMessage(
   recipient: Recipient,
   context: RenderContext,
 ): RenderedMessage {
-  const state = new RenderState(
-    letter,
-    scopeFor(letter, recipient, context.urls, context.date),
-    context.urls,
-    letter.trackOpens,
-  );
-  const subject = renderParts(letter.subject, state);
-  const html = renderParts(letter.html, state);
-  const text = trimLeadingBreaks(renderParts(letter.text, state));
+  const { subject, html, text } = renderContent(letter, recipient, context.urls, context.date);
 
   const unsubscribe = [`<${context.urls.unsubscribe}>`];
   if (context.unsubscribeMailto) unsubscribe.push(`<${context.unsubscribeMailto}>`);
@@ -57,6 +49,30 @@ export function renderMessage(
     headers,
   });
   return { subject, html, text, mime };
+}
+
+/**
+ * The subject, HTML and text of one recipient's message, without the MIME
+ * encoding: what `renderMessage` passes to `buildMessage`.
+ */
+export function renderContent(
+  letter: CompiledLetter,
+  recipient: Recipient,
+  urls: RecipientUrls,
+  date: Date,
+): { subject: string; html: string; text: string } {
+  const state = new RenderState(
+    letter,
+    scopeFor(letter, recipient, urls, date),
+    urls,
+    letter.trackOpens,
+  );
+  const subject = renderParts(letter.subject, state);
+  const html = renderParts(letter.html, state);
+  const rendered = renderParts(letter.text, state);
+  // Reading a character flattens the whole string, so only look when the text may start with breaks.
+  const text = typeof letter.text[0] === "string" ? rendered : trimLeadingBreaks(rendered);
+  return { subject, html, text };
 }
 
 /**

@@ -45,6 +45,7 @@ export interface PlanTables {
 export class RenderState {
   private readonly values: Array<string | undefined>;
   private readonly blocks: Array<boolean | undefined>;
+  private readonly clicks: Array<string | undefined> = [];
   /** Line breaks waiting for the next output; see the `break` slot. */
   pendingBreaks = 0;
 
@@ -65,6 +66,16 @@ export class RenderState {
       this.values[token] = value;
     }
     return value;
+  }
+
+  /** The click URL of a link, asked of the caller once per render although HTML and text both use it. */
+  click(idx: number): string {
+    let url = this.clicks[idx];
+    if (url === undefined) {
+      url = this.urls.click(idx);
+      this.clicks[idx] = url;
+    }
+    return url;
   }
 
   shows(block: number): boolean {
@@ -111,7 +122,7 @@ function renderSlot(slot: Exclude<Slot, { kind: "block" | "break" }>, state: Ren
     case "url-value":
       return escapeFor(slot.escape, safeUrl(state.value(slot.token)));
     case "click":
-      return escapeFor(slot.escape, state.urls.click(slot.idx));
+      return escapeFor(slot.escape, state.click(slot.idx));
     case "dynamic-link":
       return escapeFor(slot.escape, dynamicLink(slot, state));
     case "open-pixel":
@@ -125,11 +136,13 @@ const OTHER_SAFE_URL = /^(?:mailto|tel|sms):/i;
 /** A whole-URL value: kept when http(s), mailto:, tel: or sms:, otherwise dropped (javascript:, data:, text). */
 export function safeUrl(value: string): string {
   const url = value.trim();
+  if (url === "") return "";
   return HTTP_URL.test(url) || OTHER_SAFE_URL.test(url) ? url : "";
 }
 
 function dynamicLink(slot: Extract<Slot, { kind: "dynamic-link" }>, state: RenderState): string {
   const url = state.value(slot.token).trim();
+  if (url === "") return "";
   if (HTTP_URL.test(url)) return appendUtmToString(url, slot.utm);
   return OTHER_SAFE_URL.test(url) ? url : "";
 }

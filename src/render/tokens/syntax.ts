@@ -12,7 +12,8 @@ import { checkDateFormat } from "./dates";
 /** Where a token's value comes from. */
 export type TokenSource =
   | { kind: "field"; field: "firstName" | "lastName" | "email" | "id" }
-  | { kind: "attribute"; name: string }
+  /** `lower` is the name lowercased once here, for the case-insensitive lookup. */
+  | { kind: "attribute"; name: string; lower: string }
   | { kind: "system"; name: "unsubscribe_url" | "web_url" | "date" }
   | { kind: "mailing"; name: "name" }
   | { kind: "content" };
@@ -159,11 +160,11 @@ export function parseToken(inner: string): TokenExpr | { error: string } {
 
 function resolveName(name: string): TokenSource | { error: string } {
   const dot = name.indexOf(".");
-  if (dot < 0) return FIELDS[name] ?? SYSTEM[name] ?? { kind: "attribute", name };
+  if (dot < 0) return FIELDS[name] ?? SYSTEM[name] ?? attribute(name);
 
   const namespace = name.slice(0, dot);
   const rest = name.slice(dot + 1);
-  if (namespace === "subscriber") return FIELDS[rest] ?? { kind: "attribute", name: rest };
+  if (namespace === "subscriber") return FIELDS[rest] ?? attribute(rest);
   if (namespace === "mailing" && rest === "name") return { kind: "mailing", name: "name" };
   if (namespace === "mailing") {
     return { error: `"${name}" is unknown; the only mailing value is {{ mailing.name }}.` };
@@ -171,6 +172,10 @@ function resolveName(name: string): TokenSource | { error: string } {
   return {
     error: `"${name}" is unknown; dotted names start with subscriber. (attributes) or mailing.`,
   };
+}
+
+function attribute(name: string): TokenSource {
+  return { kind: "attribute", name, lower: name.toLowerCase() };
 }
 
 /** Splits `name | f1: "a" | f2` on the pipes that are outside quotes. */

@@ -12,6 +12,8 @@ export interface ValueScope {
   urls: RecipientUrls | null;
   date: Date;
   mailingName: string;
+  /** Attribute values by lowercased name, built on the first case-insensitive lookup of a render. */
+  attributeIndex?: Map<string, string>;
 }
 
 const DEFAULT_DATE_FORMAT = "%Y-%m-%d";
@@ -36,7 +38,7 @@ function readSource(source: TokenSource, scope: ValueScope): string | Date {
     case "field":
       return readField(scope.recipient, source.field);
     case "attribute":
-      return readAttribute(scope.recipient.attributes, source.name);
+      return readScopedAttribute(scope, source.name, source.lower);
     case "mailing":
       return scope.mailingName;
     case "content":
@@ -51,6 +53,28 @@ function readSource(source: TokenSource, scope: ValueScope): string | Date {
 function readField(recipient: Recipient, field: "firstName" | "lastName" | "email" | "id"): string {
   const value = recipient[field];
   return value === undefined || value === null ? "" : String(value);
+}
+
+/** `readAttribute` with the case-insensitive index kept in the scope, so a render builds it at most once. */
+function readScopedAttribute(scope: ValueScope, name: string, lower: string): string {
+  const attributes = scope.recipient.attributes;
+  if (!attributes) return "";
+
+  // Inherited members such as `toString` are functions, so the type check keeps them out.
+  const exact = attributes[name];
+  if (typeof exact === "string") return exact;
+
+  scope.attributeIndex ??= indexAttributes(attributes);
+  return scope.attributeIndex.get(lower) ?? "";
+}
+
+function indexAttributes(attributes: Record<string, string>): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const key of Object.keys(attributes)) {
+    const lower = key.toLowerCase();
+    if (!index.has(lower)) index.set(lower, String(attributes[key] ?? ""));
+  }
+  return index;
 }
 
 /**
