@@ -234,21 +234,23 @@ describe("tracking routes: happy path", () => {
   });
 });
 
-describe("tracking routes: machines", () => {
-  it.each([
-    { name: "Barracuda", agent: "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))" },
-    { name: "Mimecast", agent: "Mimecast URL Protect" },
-    { name: "Proofpoint", agent: "Mozilla/5.0 (compatible; Proofpoint URL Defense)" },
-    { name: "Microsoft SafeLinks", agent: "Microsoft SafeLinks Protection" },
-    { name: "Microsoft Office", agent: "Microsoft Office Existence Discovery" },
-    {
-      name: "a bot",
-      agent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
-    },
-    { name: "curl", agent: "curl/8.5.0" },
-    { name: "python-requests", agent: "python-requests/2.31.0" },
-    { name: "no user agent", agent: "" },
-  ])("records a click by $name as machine", async ({ agent }) => {
+const SCANNERS = [
+  { name: "Barracuda", agent: "Mozilla/5.0 (compatible; Barracuda Sentinel (EE))" },
+  { name: "Mimecast", agent: "Mimecast URL Protect" },
+  { name: "Proofpoint", agent: "Mozilla/5.0 (compatible; Proofpoint URL Defense)" },
+  { name: "Microsoft SafeLinks", agent: "Microsoft SafeLinks Protection" },
+  { name: "Microsoft Office", agent: "Microsoft Office Existence Discovery" },
+  {
+    name: "a bot",
+    agent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+  },
+  { name: "curl", agent: "curl/8.5.0" },
+  { name: "python-requests", agent: "python-requests/2.31.0" },
+  { name: "no user agent", agent: "" },
+];
+
+describe.each(SCANNERS)("tracking routes: scanner $name", ({ agent }) => {
+  it("records a GET click as machine", async () => {
     const { mailingId, subscribers } = await seedSentMailing(1, LINKS);
     const ids = await idsFor(mailingId, subscribers[0].id);
 
@@ -262,6 +264,42 @@ describe("tracking routes: machines", () => {
     expect(dataPoints[0].blobs?.[2]).toBe("machine");
   });
 
+  it("records a HEAD click as machine", async () => {
+    const { mailingId, subscribers } = await seedSentMailing(1, LINKS);
+    const ids = await idsFor(mailingId, subscribers[0].id);
+
+    const { response, events } = await fetchTracked(`/c/${ids.click(0)}`, {
+      method: "HEAD",
+      headers: { "User-Agent": agent },
+    });
+
+    expect(response.status).toBe(302);
+    expect(events.map((event) => event.machine)).toEqual([true]);
+  });
+
+  it("records a pixel load as machine", async () => {
+    const { mailingId, subscribers } = await seedSentMailing(1, LINKS);
+    const ids = await idsFor(mailingId, subscribers[0].id);
+
+    const { events } = await fetchTracked(`/o/${ids.open()}`, { headers: { "User-Agent": agent } });
+
+    expect(events.map((event) => event.machine)).toEqual([true]);
+  });
+
+  it("leaves the subscriber active after GET on /u/", async () => {
+    const { mailingId, subscribers } = await seedSentMailing(1, LINKS);
+    const ids = await idsFor(mailingId, subscribers[0].id);
+
+    const { response } = await fetchTracked(`/u/${ids.unsubscribe()}`, {
+      headers: { "User-Agent": agent },
+    });
+
+    expect(response.status).toBe(200);
+    expect((await subscriberStatus(subscribers[0].id))?.status).toBe("active");
+  });
+});
+
+describe("tracking routes: machines", () => {
   it.each([
     {
       name: "Gmail's image proxy",

@@ -135,6 +135,26 @@ describe("mailing statistics: happy path", () => {
     ]);
   });
 
+  it("keeps scanner GETs and HEADs out of human counts", async () => {
+    const { mailingId, subscribers } = await seedSentMailing(1, LINKS);
+    const ids = await idsFor(mailingId, subscribers[0].id);
+    const scanner = { "User-Agent": "Mimecast URL Protect" };
+
+    const hits = [
+      await fetchTracked(`/c/${ids.click(0)}`, { headers: scanner }),
+      await fetchTracked(`/c/${ids.click(1)}`, { method: "HEAD" }),
+      await fetchTracked(`/o/${ids.open()}`, { headers: { "User-Agent": "GoogleImageProxy" } }),
+    ];
+    await recordEvents(hits.flatMap((hit) => hit.events));
+    const stats = (await getMailingStats(env.DB, mailingId))!;
+
+    expect(stats.clicks.human).toEqual({ total: 0, unique: 0 });
+    expect(stats.clicks.machine).toEqual({ total: 2, unique: 1 });
+    expect(stats.opens.human).toEqual({ total: 0, unique: 0 });
+    expect(stats.clickRate).toBe(0);
+    expect(stats.links.map((link) => link.machine)).toEqual([1, 1, 0]);
+  });
+
   it("serves the statistics under /api with the bearer token", async () => {
     const { mailingId } = await scriptedMailing();
 
