@@ -5,7 +5,7 @@
  *   GET  /o/:id  1x1 transparent GIF (counts an open)
  *   GET  /u/:id  unsubscribe page with a confirm button; changes nothing
  *   POST /u/:id  RFC 8058 one-click unsubscribe
- *   GET  /v/:id  the recipient's letter in the browser
+ *   GET  /v/:id  the recipient's letter in the browser (counts an open)
  *
  * Only with TRICKLE_DEBUG=1: GET /c-baseline (a constant 302, the
  * benchmark's baseline) and GET /_debug/tracking (D1 query counters).
@@ -127,11 +127,15 @@ trackingRoutes.post("/u/:id", async (c) => {
 });
 
 trackingRoutes.get("/v/:id", async (c) => {
+  const now = Date.now();
   const verified = await verifyKind(c, "web");
   if (!verified) return notFound();
 
   const html = await renderWebViewPage(c.env, await linkKeys(c.env), verified);
   if (html === null) return notFound();
+
+  // The web view carries no open pixel, and reading it is reading the letter.
+  recordHit(c, "open", verified, "", now);
 
   return new Response(html, {
     headers: {

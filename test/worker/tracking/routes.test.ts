@@ -230,6 +230,8 @@ describe("tracking routes: happy path", () => {
       expect(webHtml).toContain('<meta name="robots" content="noindex">');
       expect(webHtml).toContain(`Hi ${subscriber.firstName}`);
       expect(webHtml).toContain(`/c/${ids.click(0)}`);
+      expect(web.events).toEqual([expect.objectContaining({ type: "open", machine: false })]);
+      expect(unsubscribe.events).toEqual([]);
     }
   });
 });
