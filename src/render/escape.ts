@@ -4,7 +4,7 @@
  * for names and ids, so rendering allocates little per recipient.
  */
 
-/** How a value is written where it lands. */
+/** Escaping mode for the place a value lands. */
 export type Escape = "html" | "attr" | "url" | "text" | "header";
 
 const HTML_SPECIAL = /[&<>]/;
@@ -18,7 +18,7 @@ export function escapeHtml(value: string): string {
   return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** A quoted HTML attribute value: `&`, `<`, `>` and both quotes become entities. */
+/** Escapes a quoted HTML attribute value: `&`, `<`, `>` and both quotes become entities. */
 export function escapeAttribute(value: string): string {
   if (!ATTR_SPECIAL.test(value)) return value;
   return value
@@ -30,7 +30,7 @@ export function escapeAttribute(value: string): string {
 }
 
 /**
- * A value inside a URL: UTF-8 percent-encoding of everything but the RFC 3986
+ * Escapes a value inside a URL with UTF-8 percent-encoding of everything but the RFC 3986
  * unreserved characters, so a value never adds a `?`, `&`, `#` or `/`.
  */
 export function escapeUrlComponent(value: string): string {
@@ -42,8 +42,8 @@ export function escapeUrlComponent(value: string): string {
 }
 
 /**
- * A header value: control characters, CR and LF included, become spaces, so a
- * subscriber's data can never start a new header line.
+ * Escapes a header value: control characters, CR and LF included, become
+ * spaces, so a subscriber's data can never start a new header line.
  */
 export function escapeHeader(value: string): string {
   if (!HEADER_UNSAFE.test(value)) return value;

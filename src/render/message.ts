@@ -52,8 +52,8 @@ export function renderMessage(
 }
 
 /**
- * The subject, HTML and text of one recipient's message, without the MIME
- * encoding: what `renderMessage` passes to `buildMessage`.
+ * Renders the subject, HTML and text of one recipient's message without the
+ * MIME encoding, which `renderMessage` then adds with `buildMessage`.
  */
 export function renderContent(
   letter: CompiledLetter,
@@ -76,8 +76,8 @@ export function renderContent(
 }
 
 /**
- * The HTML of the "view in browser" page: the message's HTML without the
- * open pixel, with the same tracked links. `date` fills `{{ date }}`; it
+ * Renders the HTML of the "view in browser" page: the message's HTML
+ * without the open pixel, with the same tracked links. `date` fills `{{ date }}`; it
  * defaults to now, so pass the send date to show what the message showed.
  */
 export function renderWebView(
@@ -90,7 +90,7 @@ export function renderWebView(
   return renderParts(letter.html, state);
 }
 
-/** A hidden block at the very start of the text part leaves the breaks that followed it. */
+/** Drops the line breaks that a hidden block at the very start of the text part left behind. */
 function trimLeadingBreaks(text: string): string {
   if (text.charCodeAt(0) !== 10) return text;
   let i = 0;
@@ -126,7 +126,7 @@ const templates = new Map<string, Array<string | TokenExpr>>();
 const MAX_CACHED_TEMPLATES = 1000;
 
 /**
- * The destination the click redirect sends this recipient to: the stored URL
+ * Returns the destination the click redirect sends this recipient to: the stored URL
  * with its tokens filled (values percent-encoded), and any non-ASCII, space
  * or control character percent-encoded as UTF-8 so it is valid in a Location
  * header. Everything else stays as stored.
@@ -142,7 +142,7 @@ export function resolveLinkUrl(link: CompiledLink, recipient: Recipient): string
   return encodeUnsafeUrlCharacters(url);
 }
 
-/** The stored URL split into literal text and tokens, cached because a mailing's links repeat. */
+/** Splits a stored URL into literal text and tokens, with a cache because a mailing's links repeat. */
 function linkTemplate(url: string): Array<string | TokenExpr> {
   const cached = templates.get(url);
   if (cached) return cached;

@@ -10,7 +10,7 @@ import type { TokenExpr } from "./tokens/syntax";
 import { evaluateToken, type ValueScope } from "./tokens/values";
 import type { Recipient, RecipientUrls } from "./types";
 
-/** How a URL slot writes its URL: into a quoted HTML attribute, or as plain text. */
+/** Output form of a URL slot: a quoted HTML attribute value or plain text. */
 export type UrlEscape = "attr" | "text";
 
 export type Slot =
@@ -68,7 +68,7 @@ export class RenderState {
     return value;
   }
 
-  /** The click URL of a link, asked of the caller once per render although HTML and text both use it. */
+  /** Returns the click URL of a link, calling `urls.click` once per render although HTML and text both use it. */
   click(idx: number): string {
     let url = this.clicks[idx];
     if (url === undefined) {
@@ -133,7 +133,7 @@ function renderSlot(slot: Exclude<Slot, { kind: "block" | "break" }>, state: Ren
 const HTTP_URL = /^https?:\/\//i;
 const OTHER_SAFE_URL = /^(?:mailto|tel|sms):/i;
 
-/** A whole-URL value: kept when http(s), mailto:, tel: or sms:, otherwise dropped (javascript:, data:, text). */
+/** Returns a whole-URL value when it is http(s), mailto:, tel: or sms:, and the empty string otherwise (javascript:, data:, text). */
 export function safeUrl(value: string): string {
   const url = value.trim();
   if (url === "") return "";

@@ -32,7 +32,7 @@ interface Insertion {
 
 /**
  * Puts the blocks at `{{ content }}`, or before `</body>` when the layout has
- * no slot, or at the end when it has neither; puts a non-empty preheader in a
+ * no slot, or at the end when it has neither. A non-empty preheader goes in a
  * hidden div right after `<body>`.
  */
 export function assembleLetter(analysis: LetterAnalysis): AssembledLetter {

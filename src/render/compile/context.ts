@@ -40,7 +40,7 @@ export class CompileContext {
   }
 
   /**
-   * The value of a token for a slot. A `{{ mailing.name }}` token is the same
+   * Returns the parts of a token's value for a slot. A `{{ mailing.name }}` token is the same
    * for every recipient, so it is evaluated and escaped once, here.
    */
   valueParts(expr: TokenExpr, escape: Escape): Part[] {
@@ -49,7 +49,7 @@ export class CompileContext {
     return [{ kind: "value", token: this.tokenId(expr), escape }];
   }
 
-  /** The value of a token that does not depend on the recipient, or null. */
+  /** Returns the value of a token that does not depend on the recipient, or null. */
   constantValue(expr: TokenExpr): string | null {
     if (expr.source.kind !== "mailing" && expr.source.kind !== "content") return null;
     return evaluateToken(expr, {
@@ -83,10 +83,10 @@ export function isSubscriberToken(expr: TokenExpr): boolean {
 }
 
 /**
- * True when a tagged URL can go behind the click redirect: its scheme and
- * host are literal text, so subscriber data never picks where the redirect
- * leads, and its tokens are subscriber values, which `resolveLinkUrl` fills
- * from the recipient alone (a recipient URL or the send date is not known there).
+ * Returns whether a tagged URL can go behind the click redirect. Its scheme
+ * and host must be literal text, so subscriber data never picks where the
+ * redirect leads. Its tokens must be subscriber values, because
+ * `resolveLinkUrl` has only the recipient (no recipient URLs, no send date).
  */
 export function isTrackable(pieces: UrlPiece[]): boolean {
   const first = pieces[0];

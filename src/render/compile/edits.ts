@@ -119,7 +119,7 @@ function isLinkElement(tag: StartTag): boolean {
   return tag.name === "a" || tag.name === "area" || tag.name.startsWith("v:");
 }
 
-/** The edit of one URL-valued attribute: a link through the pipeline, or tokens filled in place. */
+/** Builds the edit of one URL-valued attribute: a link through the pipeline, or tokens filled in place. */
 function urlAttributeEdit(
   html: string,
   tag: StartTag,
@@ -153,7 +153,7 @@ function urlAttributeEdit(
   return tokens.length > 0 ? inPlaceEdit(html, attribute, tokens, null, context) : null;
 }
 
-/** An http(s) link: UTM, then tracking, per the switches. */
+/** Builds the edit of an http(s) link: UTM, then tracking, per the switches. */
 function linkEdit(
   html: string,
   attribute: Attribute,
@@ -179,9 +179,9 @@ function linkEdit(
 }
 
 /**
- * A link whose whole URL is a subscriber token. Whether it is http(s) is
- * known only per recipient; it is tagged then, but never tracked, because
- * the click redirect only leads to hosts written in the letter.
+ * Builds the edit of a link whose whole URL is a subscriber token. Whether
+ * it is http(s) is known only per recipient, when it is tagged. It is never
+ * tracked, because the click redirect only leads to hosts written in the letter.
  */
 function dynamicLinkEdit(
   attribute: Attribute,
@@ -227,7 +227,7 @@ function valueEdit(attribute: Attribute, htmlParts: Part[], textParts: Part[]): 
 }
 
 /**
- * The attribute value with its tokens as slots. For HTML the literal text is
+ * Returns the attribute value with its tokens as slots. For HTML the literal text is
  * kept byte for byte; for the text part it is entity-decoded, as a reader sees it.
  */
 function originalParts(
@@ -294,7 +294,7 @@ function decodeUrl(
   return pieces.filter((piece, i) => piece !== "" || i === 0);
 }
 
-/** A rewritten URL as parts: literal text escaped for the attribute or raw for text, tokens percent-encoded. */
+/** Converts a rewritten URL to parts: literal text escaped for the attribute or raw for text, tokens percent-encoded. */
 function piecesToParts(pieces: UrlPiece[], escape: UrlEscape, context: CompileContext): Part[] {
   const parts: Part[] = [];
   for (const piece of pieces) {
@@ -304,7 +304,7 @@ function piecesToParts(pieces: UrlPiece[], escape: UrlEscape, context: CompileCo
   return parts.filter((part) => part !== "");
 }
 
-/** An unquoted value that is rewritten gets double quotes, so the new URL cannot end the attribute early. */
+/** Wraps a rewritten unquoted value in double quotes, so the new URL cannot end the attribute early. */
 function quoted(attribute: Attribute, parts: Part[]): Part[] {
   return attribute.quote === "" ? ['"', ...parts, '"'] : parts;
 }

@@ -70,7 +70,7 @@ export function compileLetter(source: LetterSource, options: CompileOptions): Co
   };
 }
 
-/** The subject: literal text with header-escaped token values. */
+/** Builds the subject parts: literal text with header-escaped token values. */
 function plainParts(part: AnalyzedPart, context: CompileContext): Part[] {
   const parts: Part[] = [];
   let at = 0;

@@ -59,8 +59,8 @@ function attributesOf(elem: Element): Record<string, string> {
 }
 
 /**
- * A link reads `text [URL]`, or the URL alone when it has no text or the
- * text is the URL. Unlike html-to-text's own anchor format, a link directly
+ * Formats a link as `text [URL]`, or as the URL alone when it has no text or
+ * the text is the URL. Unlike html-to-text's own anchor format, a link directly
  * followed by another element gets a space, so menus read `Home [...] About [...]`.
  */
 function formatAnchor(elem: Element, walk: Walk, builder: Builder): void {

@@ -28,7 +28,7 @@ export const URL_ATTRIBUTES = new Set([
   "xlink:href",
 ]);
 
-/** Replaces each range with `x`s of the same length, so the HTML scanner sees tokens as plain text. */
+/** Replaces each range with `x`s of the same length, so the HTML scanner treats tokens as plain text. */
 export function maskRanges(text: string, ranges: Array<{ start: number; end: number }>): string {
   if (ranges.length === 0) return text;
 

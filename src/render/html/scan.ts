@@ -133,7 +133,7 @@ function endOfMarkup(text: string, lt: number, to: number): number {
   return gt < 0 || gt >= to ? to : gt + 1;
 }
 
-/** A start tag with its attributes, following the HTML tokenizer's rules for names and values. */
+/** Scans a start tag and its attributes, following the HTML tokenizer's rules for names and values. */
 function scanStartTag(
   text: string,
   lt: number,
@@ -238,7 +238,7 @@ function isTagNameEnd(code: number): boolean {
   return isSpace(code) || code === 0x2f || code === 0x3e;
 }
 
-/** The first attribute with this name, as HTML uses it. */
+/** Returns the first attribute with this name, the one HTML uses. */
 export function findAttribute(tag: StartTag, name: string): Attribute | undefined {
   return tag.attributes.find((attribute) => attribute.name === name);
 }

@@ -16,7 +16,7 @@ export type UtmPair = [key: string, value: string];
 
 const UTM_ORDER = ["source", "medium", "campaign", "content", "term"] as const;
 
-/** The UTM pairs of the settings in a fixed order; empty when UTM is off. */
+/** Returns the UTM pairs of the settings in a fixed order, or none when UTM is off. */
 export function utmPairs(utm: AnalyticsSettings["utm"]): UtmPair[] {
   if (!utm) return [];
 
@@ -51,11 +51,13 @@ export function appendUtm(
 
   const query = missing.map(([key, value]) => `${key}=${value}`).join("&");
   const before = lastCharBefore(pieces, end);
-  const separator = !question ? "?" : before === "?" || before === "&" ? "" : "&";
+  let separator = "&";
+  if (!question) separator = "?";
+  else if (before === "?" || before === "&") separator = "";
   return { pieces: insertAt(pieces, end, separator + query), changed: true };
 }
 
-/** The same as `appendUtm` for a URL without tokens. */
+/** Appends UTM pairs like `appendUtm`, to a URL without tokens. */
 export function appendUtmToString(url: string, pairs: UtmPair[]): string {
   const { pieces } = appendUtm([url], pairs);
   return pieces.join("");

@@ -9,7 +9,7 @@
  */
 import { checkDateFormat } from "./dates";
 
-/** Where a token's value comes from. */
+/** Source of a token's value. */
 export type TokenSource =
   | { kind: "field"; field: "firstName" | "lastName" | "email" | "id" }
   /** `lower` is the name lowercased once here, for the case-insensitive lookup. */

@@ -55,7 +55,7 @@ function readField(recipient: Recipient, field: "firstName" | "lastName" | "emai
   return value === undefined || value === null ? "" : String(value);
 }
 
-/** `readAttribute` with the case-insensitive index kept in the scope, so a render builds it at most once. */
+/** Reads an attribute like `readAttribute`, but keeps the case-insensitive index in the scope, so a render builds it at most once. */
 function readScopedAttribute(scope: ValueScope, name: string, lower: string): string {
   const attributes = scope.recipient.attributes;
   if (!attributes) return "";
@@ -117,7 +117,7 @@ function applyFilter(filter: TokenFilter, value: string | Date): string | Date {
   }
 }
 
-/** A value that is not an ISO date formats to the empty string, so a later `default` applies. */
+/** Formats an ISO date value, or returns the empty string for any other value so a later `default` applies. */
 function formatDateValue(value: string | Date, format: string): string {
   const date = value instanceof Date ? value : parseIsoDate(value);
   return date ? formatDate(date, format) : "";

@@ -16,7 +16,7 @@ function renderBlocks(blocks: LetterBlock[], subscriber = JANE, layout = LAYOUT)
   return renderMessage(compiled, subscriber, contextFor(subscriber));
 }
 
-/** Whether a block with this condition is shown to the subscriber. */
+/** Returns whether a block with this condition is shown to the subscriber. */
 function shows(condition: unknown, subscriber = JANE): boolean {
   const html = renderBlocks([{ id: "b", html: "<p>SHOWN</p>", condition }], subscriber).html;
   return html.includes("SHOWN");

@@ -111,7 +111,7 @@ function countConditionals(html: string): number[] {
   );
 }
 
-/** The output with the recipient's own data removed, so a `{{x}}` first name is not taken for a leak. */
+/** Removes the recipient's own data from the output, so a `{{x}}` first name is not taken for a leak. */
 function withoutRecipientData(output: string, subscriber: Recipient): string {
   let rest = output;
   for (const value of [subscriber.firstName, subscriber.lastName, subscriber.attributes.city]) {

@@ -33,7 +33,7 @@ export const JOHN: Recipient = {
   listIds: [4],
 };
 
-/** A recipient with the given names and attributes. */
+/** Returns Jane with the given fields and attributes replaced. */
 export function recipient(overrides: Partial<Recipient> = {}): Recipient {
   return { ...JANE, ...overrides, attributes: { ...(overrides.attributes ?? JANE.attributes) } };
 }
@@ -58,7 +58,7 @@ export function contextFor(subscriber: Recipient): RenderContext {
   };
 }
 
-/** A letter around `layout` with tracking and UTM off unless `settings` says otherwise. */
+/** Returns a letter around `layout`, with tracking and UTM off unless `overrides` sets `settings`. */
 export function letter(layout: string, overrides: Partial<LetterSource> = {}): LetterSource {
   return {
     subject: "Spring news",
@@ -107,7 +107,7 @@ export function render(
   return { compiled, ...renderMessage(compiled, subscriber, contextFor(subscriber)) };
 }
 
-/** The raw href values of `<a>` tags, in order. */
+/** Returns the raw href values of `<a>` tags, in order. */
 export function hrefs(html: string): string[] {
   return [...html.matchAll(/<a\b[^>]*?\bhref="([^"]*)"/g)].map((match) => match[1]);
 }
