@@ -9,13 +9,13 @@ export interface RecipientRow extends Recipient {
   status: SubscriberStatus;
 }
 
-interface SubscriberRecord {
+/** Columns of a subscribers row that rendering needs. */
+export interface SubscriberRecord {
   id: number;
   email: string;
   first_name: string;
   last_name: string;
   attributes: string;
-  status: SubscriberStatus;
 }
 
 /** D1 allows 100 bound parameters per statement. */
@@ -50,8 +50,10 @@ export async function loadRecipients(
 
   const results = await db.batch(statements);
   for (let index = 0; index < results.length; index += 2) {
-    for (const row of results[index].results as SubscriberRecord[]) {
-      recipients.set(row.id, toRecipient(row));
+    for (const row of results[index].results as (SubscriberRecord & {
+      status: SubscriberStatus;
+    })[]) {
+      recipients.set(row.id, { ...toRecipient(row, []), status: row.status });
     }
   }
   for (let index = 1; index < results.length; index += 2) {
@@ -67,15 +69,15 @@ export async function loadRecipient(db: D1Database, subscriberId: number) {
   return (await loadRecipients(db, [subscriberId])).get(subscriberId) ?? null;
 }
 
-function toRecipient(row: SubscriberRecord): RecipientRow {
+/** Maps a subscribers row and its list ids to the renderer's Recipient. */
+export function toRecipient(row: SubscriberRecord, listIds: number[]): Recipient {
   return {
     id: row.id,
     email: row.email,
     firstName: row.first_name,
     lastName: row.last_name,
     attributes: parseAttributes(row.attributes),
-    listIds: [],
-    status: row.status,
+    listIds,
   };
 }
 

@@ -8,6 +8,7 @@
  * mailing keeps redirecting after the mailing is deleted.
  */
 import type { Recipient } from "../render";
+import { toRecipient, type SubscriberRecord } from "../mailings/recipients";
 
 /** A tracked link of a mailing as stored at start. */
 export interface StoredLink {
@@ -192,14 +193,6 @@ interface LinkRecord {
   has_tokens: number;
 }
 
-interface SubscriberRecord {
-  id: number;
-  email: string;
-  first_name: string;
-  last_name: string;
-  attributes: string;
-}
-
 // The join with mailings keeps links of a deleted mailing out even where
 // foreign keys did not cascade.
 function linksStatement(db: D1Database, mailingId: number): D1PreparedStatement {
@@ -212,9 +205,8 @@ function linksStatement(db: D1Database, mailingId: number): D1PreparedStatement 
     .bind(mailingId);
 }
 
-// Same columns and mapping as the recipients loader in
-// src/mailings/recipients.ts, fetched here so that a cold click stays one
-// round trip.
+// The recipients loader's columns, fetched here with the delivery's variant
+// so that a cold click stays one round trip.
 function recipientStatements(
   db: D1Database,
   mailingId: number,
@@ -256,26 +248,6 @@ function toRecipientEntry(results: D1Result[], now: number): RecipientEntry {
     recipient: subscriber ? toRecipient(subscriber, listIds) : null,
     destinations: new Map(),
   };
-}
-
-function toRecipient(row: SubscriberRecord, listIds: number[]): Recipient {
-  return {
-    id: row.id,
-    email: row.email,
-    firstName: row.first_name,
-    lastName: row.last_name,
-    attributes: parseAttributes(row.attributes),
-    listIds,
-  };
-}
-
-function parseAttributes(text: string): Record<string, string> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return value && typeof value === "object" ? (value as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
 }
 
 function recipientKey(mailingId: number, subscriberId: number): string {
