@@ -251,6 +251,35 @@ describe("C18 conditional comments and VML", () => {
   });
 });
 
+describe("links in comments and raw text", () => {
+  it("tracks an <a> inside an Outlook conditional comment", () => {
+    const html = page('<!--[if mso]><a href="https://example.com/outlook">Go</a><![endif]-->');
+
+    expect(render(html, { trackClicks: true }).html).toBe(
+      page(`<!--[if mso]><a href="${T}/c/101-0">Go</a><![endif]-->`),
+    );
+  });
+
+  it("fills tokens inside a conditional comment", () => {
+    const html = page("<!--[if mso]><p>Hi {{ first_name }}</p><![endif]-->");
+
+    expect(render(html).html).toBe(page("<!--[if mso]><p>Hi Jane</p><![endif]-->"));
+  });
+
+  it.each([
+    '<!-- <a href="https://example.com/old">old</a> -->',
+    '<script type="text/template"><a href="https://example.com/tpl">x</a></script>',
+    '<style>a[href="https://example.com/css"] { color: red }</style>',
+    '<textarea><a href="https://example.com/ta">x</a></textarea>',
+  ])("leaves %s alone", (body) => {
+    const html = page(body);
+    const result = render(html, { trackClicks: true, utm: true });
+
+    expect(result.html).toBe(html);
+    expect(result.compiled.links).toEqual([]);
+  });
+});
+
 describe("link pipeline details", () => {
   it("tracks <area> links", () => {
     const result = render(
