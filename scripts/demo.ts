@@ -4,10 +4,10 @@
  * It starts the local stack on free ports with a fresh database under .tmp/,
  * imports test/fixtures/subscribers.csv, creates a letter from a fixture
  * template, starts a mailing to the list and lets the cron tick until the
- * mailing is done. Then it acts like recipients: it follows the first tracked
+ * mailing is done. Then it acts like recipients. It follows the first tracked
  * link of 20 received messages, loads the open pixel of 30 others and
- * unsubscribes 3 more with an RFC 8058 one-click POST, and checks that the
- * statistics API counts exactly those.
+ * unsubscribes 3 more with an RFC 8058 one-click POST. Last, it checks that
+ * the statistics API counts exactly those.
  *
  * Progress goes to stderr. The last line on stdout is one JSON object with the
  * figures. The exit code is 0 only when every check passed.
@@ -28,7 +28,7 @@ import {
   type Stack,
 } from "./lib/stack.ts";
 
-/** What the fixture CSV must yield: 200 rows, 2 invalid, 2 duplicates. */
+/** Subscribers the fixture CSV yields: 200 rows minus 2 invalid rows and 2 duplicates. */
 const EXPECTED_SUBSCRIBERS = 196;
 const CLICKS = 20;
 const OPENS = 30;
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
 
   summary.seconds = Math.round((performance.now() - started) / 100) / 10;
   for (const failure of failures) progress(`FAILED: ${failure}`);
-  // The JSON line keeps the first line of each failure; the full text is above.
+  // The JSON line keeps the first line of each failure, and the full text is printed above.
   if (failures.length > 0) summary.error = failures.map((text) => text.split("\n")[0]).join("; ");
   else progress("all checks passed");
 
@@ -155,7 +155,7 @@ function safeReaddir(dir: string): string[] {
   }
 }
 
-/** Runs every step; returns the failed checks, empty when all passed. */
+/** Runs every step and returns the failed checks, an empty list when all passed. */
 async function runDemo(
   stack: Stack,
   api: ApiClient,
@@ -223,7 +223,7 @@ async function createLetter(api: ApiClient): Promise<number> {
   return letterId;
 }
 
-/** Polls the mailing until it is done; throws when it takes longer than SEND_TIMEOUT_MS. */
+/** Polls the mailing until it is done, and throws when that takes longer than SEND_TIMEOUT_MS. */
 async function waitUntilDone(api: ApiClient, mailingId: number, total: number) {
   const deadline = Date.now() + SEND_TIMEOUT_MS;
   let last = "";
@@ -295,7 +295,7 @@ function rawHeader(lines: readonly { key: string; line: string }[], name: string
     .trim();
 }
 
-/** What the recipients did, for comparing with the statistics. */
+/** Counts of the recipients' actions, compared with the statistics. */
 interface RecipientActions {
   clicks: number;
   opens: number;

@@ -1,7 +1,7 @@
 /**
  * A small typed client for Trickle's JSON API under /api, for the scripts
  * that drive a local Worker (`npm start`, the demo, the benchmarks). Only the
- * fields those scripts read are typed; the responses hold more.
+ * fields those scripts read are typed, and the responses contain more.
  */
 
 /** A response with a status other than the expected one, with its body. */
@@ -39,7 +39,7 @@ export interface LetterInput {
   fromName: string;
   fromEmail: string;
   replyTo?: string | null;
-  /** Full HTML document; a `{{ content }}` slot is optional. */
+  /** Full HTML document. A `{{ content }}` slot is optional. */
   layout: string;
   blocks?: { id: string; html: string; condition?: unknown }[];
   textBody?: string | null;
@@ -50,7 +50,7 @@ export interface LetterInput {
   };
 }
 
-/** A finding of the letter check; `error` findings block starting a mailing. */
+/** A finding of the letter check. An `error` finding blocks starting a mailing. */
 export interface LetterIssue {
   severity: "error" | "warning" | string;
   message: string;
@@ -68,7 +68,7 @@ export interface MailingInput {
   name: string;
   letterId: number;
   listId: number;
-  /** ISO 8601 time or Unix ms; absent means now. */
+  /** ISO 8601 time or Unix ms. Absent means now. */
   startAt?: string | number;
   ratePerMinute?: number | null;
   windowMinutes?: number | null;
@@ -106,14 +106,14 @@ export interface MailingStats {
   mailingId: number;
   status: string;
   deliveries: DeliveryCounts & { total: number };
-  /** Opens, including those implied by a click; `implied` counts those among human opens. */
+  /** Opens, including those implied by a click. `implied` counts those among human opens. */
   opens: { human: HitCounts; machine: HitCounts; implied: number };
   clicks: { human: HitCounts; machine: HitCounts };
   /** Subscribers unsubscribed through this mailing's link. */
   unsubscribes: number;
 }
 
-/** Client for one Worker; every call sends `Authorization: Bearer <token>`. */
+/** Client for one Worker. Every call sends `Authorization: Bearer <token>`. */
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -153,7 +153,7 @@ export class ApiClient {
     return (await this.request<{ mailing: Mailing }>("POST", path, { json: input }, 201)).mailing;
   }
 
-  /** Starts a draft; the API returns 422 when its letter has errors. */
+  /** Starts a draft. The API returns 422 when its letter has errors. */
   async startMailing(id: number): Promise<{ id: number; status: string; total: number }> {
     const path = `/api/mailings/${id}/start`;
     return (await this.request<{ mailing: Mailing }>("POST", path)).mailing;
@@ -171,7 +171,7 @@ export class ApiClient {
     return "stats" in response ? response.stats : response;
   }
 
-  /** Sends one request; throws ApiError unless the status is `expected`. */
+  /** Sends one request and throws ApiError unless the status is `expected`. */
   async request<T>(
     method: string,
     path: string,

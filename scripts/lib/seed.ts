@@ -32,7 +32,7 @@ export async function createDemoList(
 /**
  * Creates the demo letter from DEMO_TEMPLATE with click and open tracking
  * and UTM parameters. Throws when the letter check reports errors, because
- * no mailing could start with it; returns the warnings otherwise.
+ * no mailing could start with it. Otherwise returns the warnings.
  */
 export async function createDemoLetter(
   api: ApiClient,

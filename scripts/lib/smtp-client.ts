@@ -2,7 +2,7 @@
  * A minimal SMTP client over one TCP connection, for measuring what a single
  * connection to a local server can carry. It waits for the reply to every
  * command before sending the next (no PIPELINING), as the Worker's sender
- * does, and supports neither TLS nor AUTH: it is for loopback servers only.
+ * does. It supports neither TLS nor AUTH, so it is for loopback servers only.
  */
 import { connect, type Socket } from "node:net";
 
@@ -13,7 +13,7 @@ export class SmtpReplyError extends Error {
     readonly code: number,
     readonly reply: string,
   ) {
-    super(`SMTP ${command} was answered with ${reply}`);
+    super(`SMTP ${command} failed: the server replied ${reply}`);
     this.name = "SmtpReplyError";
   }
 }
@@ -51,7 +51,7 @@ export class SmtpClient {
     return client;
   }
 
-  /** Sends one message in one MAIL, RCPT, DATA transaction; resolves on the final 250. */
+  /** Sends one message in one MAIL, RCPT, DATA transaction and resolves on the final 250. */
   async send(from: string, to: string[], raw: string): Promise<void> {
     await this.command(`MAIL FROM:<${from}>`, 250);
     for (const recipient of to) await this.command(`RCPT TO:<${recipient}>`, 250);

@@ -30,37 +30,38 @@ export const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../
 const HOST = "127.0.0.1";
 
 export interface StackOptions {
-  /** HTTP port of `wrangler dev`; 0 or absent picks a free port. */
+  /** HTTP port of `wrangler dev`. 0 or absent picks a free port. */
   port?: number;
-  /** SMTP port of the mailbox; 0 or absent picks a free port. */
+  /** SMTP port of the mailbox. 0 or absent picks a free port. */
   smtpPort?: number;
   /** Folder of the local D1 database and queues (`--persist-to`). */
   persistDir: string;
   /**
-   * Folder to copy the Worker's sources into and run wrangler from. `wrangler
-   * dev` (4.86) always watches its sources and restarts the Worker when one
-   * changes, which drops the queue batch in flight; a copy keeps a run of the
-   * demo or a benchmark on the code it started with. Absent: wrangler runs in
-   * the project folder and reloads on every edit, as `npm start` wants.
+   * Folder to copy the Worker's sources into and run wrangler from.
+   * `wrangler dev` (4.86) always watches its sources and restarts the Worker
+   * when one changes, and a restart drops the queue batch in flight. A copy
+   * keeps a demo or benchmark run on the code it started with. Absent:
+   * wrangler runs in the project folder and reloads on every edit, as
+   * `npm start` wants.
    */
   snapshotDir?: string;
   /**
-   * Worker settings passed with `--var`; they override wrangler.toml and the
-   * secrets file. SMTP_HOST, SMTP_PORT, SMTP_SECURITY, PUBLIC_URL and
-   * TICK_SECONDS are always set by the stack.
+   * Worker settings passed with `--var`. They override wrangler.toml and the
+   * secrets file. The stack always sets SMTP_HOST, SMTP_PORT, SMTP_SECURITY,
+   * PUBLIC_URL and TICK_SECONDS itself.
    */
   vars?: Record<string, string>;
   /**
-   * Secrets file read instead of `.dev.vars` (`--env-file`), so a run with
-   * its own secrets never sees the developer's `.dev.vars`. Absent: wrangler
-   * reads `.dev.vars` in the project folder.
+   * Secrets file that wrangler reads instead of `.dev.vars` (`--env-file`), so
+   * the developer's `.dev.vars` never reaches a run with its own secrets.
+   * Absent: wrangler reads `.dev.vars` in the project folder.
    */
   envFile?: string;
-  /** Seconds between two cron ticks; also passed to the Worker as TICK_SECONDS. */
+  /** Seconds between two cron ticks, also passed to the Worker as TICK_SECONDS. */
   tickSeconds: number;
-  /** Whether the stack ticks on its own; false leaves every tick to `tick()`. Default true. */
+  /** Whether the stack ticks on its own (default true). False leaves every tick to `tick()`. */
   autoTick?: boolean;
-  /** Folder where the mailbox saves every message as `<n>.eml`; absent keeps them in memory only. */
+  /** Folder where the mailbox saves every message as `<n>.eml`. Absent keeps them in memory only. */
   mailboxDir?: string;
   /** Print one line per message the mailbox accepts. */
   logMessages?: boolean;
@@ -68,7 +69,7 @@ export interface StackOptions {
   workerLogFile: string;
   /** Also print the Worker's output on stdout. */
   echoWorkerLog?: boolean;
-  /** Receives progress lines; default prints them on stderr. */
+  /** Receiver of progress lines. The default prints them on stderr. */
   progress?: (line: string) => void;
   /** Milliseconds to wait for GET /healthz after starting wrangler. Default 90 s. */
   startTimeoutMs?: number;
@@ -95,7 +96,7 @@ export interface Stack {
   tickCount(): number;
   /** Returns the last `lines` lines of the Worker's output. */
   workerLogTail(lines?: number): string;
-  /** Stops the ticker, wrangler and the mailbox; safe to call twice. */
+  /** Stops the ticker, wrangler and the mailbox. Calling it again does nothing. */
   stop(): Promise<void>;
 }
 
@@ -201,7 +202,7 @@ export function stopOnSignals(stack: Pick<Stack, "stop">): () => void {
 /**
  * Creates `.dev.vars` with development secrets when it does not exist:
  * a random LINK_SECRET, ADMIN_TOKEN "dev-admin-token" and SMTP_SECURITY=off.
- * Returns the settings the file holds and whether it was created.
+ * Returns the settings in the file and whether it was created.
  */
 export function ensureDevVars(path = join(PROJECT_DIR, ".dev.vars")): {
   values: Record<string, string>;
@@ -285,7 +286,7 @@ function wranglerEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** What `wrangler dev` and `d1 migrations apply` read from the project folder. */
+/** Files and folders that `wrangler dev` and `d1 migrations apply` read from the project. */
 const WORKER_SOURCES = ["wrangler.toml", "tsconfig.json", "package.json", "src", "migrations"];
 
 /**
@@ -328,7 +329,7 @@ async function applyMigrations(workerDir: string, persistDir: string): Promise<v
 /** Colour and cursor sequences, left out of the log file and of error messages. */
 const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
 
-/** How wrangler reports a bundling or startup error; it then waits for a file change. */
+/** Marker of a bundling or startup error. After one, wrangler waits for a file change. */
 const BUILD_ERROR = /\[ERROR\]/;
 
 /** `wrangler dev` in its own process group, its output teed to a log file. */
@@ -367,8 +368,8 @@ class WorkerProcess {
     if (this.options.envFile) args.push("--env-file", resolve(this.options.envFile));
 
     // detached: wrangler leads a new process group, so stop() can signal it
-    // and its workerd child together, and a Ctrl-C in the terminal reaches
-    // only this script, which then stops the group in order.
+    // and its workerd child together. A Ctrl-C in the terminal then reaches
+    // only this script, which stops the group in order.
     const child = spawn(process.execPath, args, {
       cwd: this.workerDir,
       env: wranglerEnv(),
@@ -408,7 +409,7 @@ class WorkerProcess {
     const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 5_000);
     await this.exited;
     clearTimeout(timer);
-    // workerd may outlive wrangler for a moment; the group must be empty.
+    // workerd may outlive wrangler for a moment, and no process of the group may remain.
     signalGroup(child, "SIGKILL");
     process.off("exit", this.killNow);
   }
@@ -444,7 +445,7 @@ async function waitForHealth(url: string, worker: WorkerProcess, timeoutMs: numb
   while (Date.now() < deadline) {
     if (worker.exitStatus !== null) {
       throw new Error(
-        `wrangler dev exited with code ${worker.exitStatus} before ${url}/healthz answered. ` +
+        `wrangler dev exited with code ${worker.exitStatus} before ${url}/healthz responded. ` +
           `Last lines of its output:\n${worker.tail(30)}`,
       );
     }
@@ -465,14 +466,14 @@ async function waitForHealth(url: string, worker: WorkerProcess, timeoutMs: numb
     await sleep(250);
   }
   throw new Error(
-    `${url}/healthz did not answer within ${timeoutMs / 1000} s. ` +
+    `${url}/healthz did not respond within ${timeoutMs / 1000} s (timed out). ` +
       `Last lines of the wrangler output:\n${worker.tail(30)}`,
   );
 }
 
 /**
  * Fires the Worker's scheduled handler through wrangler's local trigger
- * route. `wrangler dev` (4.86) serves it without `--test-scheduled`; the
+ * route, which `wrangler dev` (4.86) serves without `--test-scheduled`. The
  * response is 200 when the handler finished without throwing.
  */
 class Ticker {
@@ -512,7 +513,7 @@ class Ticker {
     }
   }
 
-  // Ticks never overlap: the next one is scheduled when the previous ends,
+  // Ticks never overlap. The next one is scheduled when the previous ends,
   // at the next multiple of the interval after it started.
   private schedule(delayMs: number): void {
     if (!this.running) return;
