@@ -14,6 +14,9 @@ const ADDRESS_INVALID =
 
 /** True when a permanent failure means the subscriber's address is dead. */
 export function isHardBounce(code: number, reply: string): boolean {
+  // worker-mailer names the failed step first. A rejected MAIL FROM is about
+  // the return path ("5.1.0 Sender address rejected"), not the subscriber.
+  if (reply.startsWith("Invalid MAIL FROM")) return false;
   return code >= 550 && code <= 553 && ADDRESS_INVALID.test(reply);
 }
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import type { Env } from "../../../src/env";
 import { openSendSession, processSendMessage } from "../../../src/sender/consume";
 import type { SendMessage } from "../../../src/sender/message";
+import { isHardBounce } from "../../../src/sender/outcomes";
 import { classifyFailure } from "../../../src/sender/smtp";
 import { stateCounts } from "../support/seed";
 import {
@@ -136,6 +137,16 @@ describe("fault before DATA", () => {
     expect(other.state).toBe("sent");
     expect(await subscriberStatus(subscribers[0].id)).toBe("bounced");
     expect(await subscriberStatus(subscribers[1].id)).toBe("active");
+  });
+
+  it("a rejected return path bounces nobody", () => {
+    // A relay that refuses the sender says so in words that also fit a dead recipient.
+    const sender =
+      "Invalid MAIL FROM: <bounces+1-0a1b2c3d4e@bounce.example.net> 550 5.1.0 Sender address rejected";
+    const recipient = "Invalid RCPT TO: <gone@example.org> 550 5.1.1 User unknown";
+
+    expect(isHardBounce(550, sender)).toBe(false);
+    expect(isHardBounce(550, recipient)).toBe(true);
   });
 
   it("a slow RCPT reply times out and is retried", async () => {
