@@ -153,12 +153,13 @@ describe("concurrent claims", () => {
 
 describe("choosing the next mailing", () => {
   it("picks only due mailings at random, and none starves", async () => {
+    const hourAgo = Date.now() - 3_600_000;
+    const a = await startedMailing(1000, { status: "sending", startAt: hourAgo });
+    const b = await startedMailing(3, { status: "sending", startAt: hourAgo });
+    const c = await startedMailing(5, { status: "paused", startAt: hourAgo });
+    const d = await startedMailing(5, { status: "wait", startAt: Date.now() + 86_400_000 });
+    const e = await startedMailing(0, { status: "done", startAt: hourAgo });
     const now = Date.now();
-    const a = await startedMailing(1000, { status: "sending" });
-    const b = await startedMailing(3, { status: "sending" });
-    const c = await startedMailing(5, { status: "paused" });
-    const d = await startedMailing(5, { status: "wait", startAt: now + 86_400_000 });
-    const e = await startedMailing(0, { status: "done" });
     const { queue } = recordingQueue();
     // One message per tick, so every tick is one pick.
     const oneAtATime = envWith({ SEND_QUEUE: queue, RATE_PER_MINUTE: "60", TICK_SECONDS: "1" });
