@@ -116,13 +116,16 @@ export async function processSendMessage(
   const { mailing, deliveries } = await loadBatch(db, body);
   if (!mailing) return { ack: true };
 
+  // Before the status check: a delivery left in `sending` by a worker that
+  // died would otherwise stay there for good once the mailing is paused or
+  // cancelled, and the mailing could never finish.
+  const interrupted = deliveries.filter((delivery) => delivery.state === "sending");
+  if (interrupted.length > 0) await markInterrupted(db, body, interrupted, session.now());
+
   if (mailing.status !== "sending") {
     await releaseBatch(db, body, mailing.status, session.now());
     return { ack: true };
   }
-
-  const interrupted = deliveries.filter((delivery) => delivery.state === "sending");
-  if (interrupted.length > 0) await markInterrupted(db, body, interrupted, session.now());
 
   const queued = deliveries.filter((delivery) => delivery.state === "queued");
   const retryReason = queued.length > 0 ? await sendQueued(session, mailing, body, queued) : null;

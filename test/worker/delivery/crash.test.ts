@@ -10,6 +10,8 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { changeMailingStatus } from "../../../src/mailings/control";
+import { claimBatch } from "../../../src/scheduler/claim";
 import { openSendSession, processSendMessage } from "../../../src/sender/consume";
 import type { SendMessage } from "../../../src/sender/message";
 import { stateCounts } from "../support/seed";
@@ -125,5 +127,27 @@ describe("worker dying during batch 2 of 3", () => {
     expect(mailing?.status).toBe("done");
     const final = await stateCounts(mailingId);
     expect((final.sent ?? 0) + (final.uncertain ?? 0)).toBe(mailing?.total);
+  });
+});
+
+describe("worker dying before the mailing is paused", () => {
+  it("marks the interrupted delivery uncertain, so the mailing can finish", async () => {
+    const { mailingId, batches, emails } = await claimedMailing(4);
+    await expect(deliver(batches[0], 1, { kind: "afterSend", send: 2 })).rejects.toThrow(
+      WorkerStopped,
+    );
+    await changeMailingStatus(env.DB, mailingId, "pause", Date.now(), "checking the relay");
+
+    expect(await deliver(batches[0], 2)).toEqual({ ack: true });
+    const rows = await deliveryRows(mailingId);
+    expect(rows.map((row) => row.state)).toEqual(["sent", "uncertain", "pending", "pending"]);
+
+    await changeMailingStatus(env.DB, mailingId, "resume", Date.now());
+    const claim = await claimBatch(env.DB, mailingId, 4, Date.now());
+    await deliver({ mailingId, batchId: claim.batchId, deliveryIds: claim.deliveryIds }, 1);
+
+    expect(await mailbox.countsFor(emails)).toEqual([1, 1, 1, 1]);
+    expect(await stateCounts(mailingId)).toEqual({ sent: 3, uncertain: 1 });
+    expect((await mailingRow(mailingId))?.status).toBe("done");
   });
 });
