@@ -7,9 +7,9 @@
  * It runs test/worker/delivery/chaos.test.ts in workerd (vitest), with the
  * seed and list size passed through TRICKLE_CHAOS_SEED and
  * TRICKLE_CHAOS_RECIPIENTS. The vitest global setup starts the loopback chaos
- * mailbox with that seed; the test drives the real scheduler and sender and
- * checks the outcome (see docs/DELIVERY.md). Progress goes to stderr; the
- * last line on stdout is the JSON summary
+ * mailbox with that seed. The test drives the real scheduler and sender and
+ * checks the outcome, as docs/DELIVERY.md describes. Progress goes to stderr,
+ * and the last line on stdout is the JSON summary
  *
  *   {"recipients":…,"sent":…,"failed":…,"uncertain":…,"duplicates":…,"lost":…,"seed":…}
  *
@@ -74,7 +74,7 @@ function runVitest(options: Options): Promise<{ code: number; output: string }> 
   });
 }
 
-/** The rest of the first line that contains `marker`, without terminal colour codes. */
+/** Returns the rest of the first line that contains `marker`, without terminal colour codes. */
 function lineAfter(output: string, marker: string): string | null {
   const plain = output.replace(/\x1b\[[0-9;]*m/g, "");
   const line = plain.split("\n").find((text) => text.includes(marker));

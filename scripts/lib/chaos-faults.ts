@@ -24,7 +24,7 @@ export interface ChaosSettings {
   recipients: number;
 }
 
-/** What the workerd chaos test needs to reach the chaos mailbox and repeat the run. */
+/** Ports and settings the workerd chaos test needs to reach the chaos mailbox and repeat the run. */
 export interface ChaosMailboxInfo extends ChaosSettings {
   smtpPort: number;
   controlPort: number;
@@ -36,14 +36,14 @@ export const DEFAULT_CHAOS_SETTINGS: ChaosSettings = { seed: 1, recipients: 200 
 interface PlannedFault {
   probability: number;
   fault: Omit<Fault, "match" | "times">;
-  /** What the sender should make of it, for the run's summary. */
+  /** Expected outcome at the sender, as documentation of the plan. */
   expect: string;
 }
 
 /**
  * Per-stage faults with their probabilities; whatever is left of 1 is a
- * normal reply. The 550 says `5.1.1 User unknown`, which the sender takes as
- * a hard bounce.
+ * normal reply. The 550 replies `5.1.1 User unknown`, which the sender takes
+ * as a hard bounce.
  */
 export const CHAOS_PLAN: Record<Fault["stage"], PlannedFault[]> = {
   connect: [
@@ -101,7 +101,7 @@ export function chaosSettingsFrom(environment: Record<string, string | undefined
   };
 }
 
-/** A `decideFault` source for the mailbox, driven by the seed. */
+/** Creates a `decideFault` function for the mailbox, driven by the seed. */
 export function chaosFaultSource(seed: number) {
   const reached = new Map<string, number>();
   let connections = 0;

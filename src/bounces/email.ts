@@ -48,8 +48,8 @@ export async function handleBounceEmail(
 }
 
 /**
- * One event per recipient that failed or was delayed; recipients the report
- * calls delivered, relayed or expanded are no bounce.
+ * Builds one event per recipient that failed or was delayed. Recipients the
+ * report marks delivered, relayed or expanded are not bounces.
  */
 function reportEvents(report: BounceReport, verifiedDeliveryId: number | null): BounceEvent[] {
   const common = {
@@ -83,7 +83,7 @@ function reportEvents(report: BounceReport, verifiedDeliveryId: number | null): 
     }));
 }
 
-/** The single address of the original To field; null when there are none or several. */
+/** Returns the single address of the original To field, or null when it has none or several. */
 function onlyAddress(addresses: string[]): string | null {
   return addresses.length === 1 ? addresses[0] : null;
 }

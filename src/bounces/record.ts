@@ -31,7 +31,7 @@ export interface BounceEvent {
 
 export type MatchMethod = "verp" | "message_id" | "email";
 
-/** What recording did with an event. */
+/** Result of recording one event. */
 export interface RecordedBounce {
   id: number;
   kind: BounceKind;
@@ -57,8 +57,8 @@ const MESSAGE_ID = /^d(\d{1,15})\.m(\d{1,15})@/i;
 /**
  * Kind of a bounce from its enhanced status code, or from the reply code at
  * the start of the diagnostic when the status is missing. A bounce with
- * neither is taken as hard: a report that gives no reason still says the
- * message was not delivered.
+ * neither is taken as hard, because a report without a reason still reports
+ * the message as not delivered.
  */
 export function bounceKind(status: string | null, diagnostic: string | null): "hard" | "soft" {
   const code = status ?? /^\s*([245])\d\d\b/.exec(diagnostic ?? "")?.[1] ?? "5";
@@ -149,9 +149,9 @@ async function matchMessageId(db: D1Database, messageId: string): Promise<Matche
   const parsed = MESSAGE_ID.exec(messageId.trim());
   if (!parsed) return null;
 
-  // The id inside the Message-ID finds the row by primary key; the stored
-  // Message-ID must then be the same, so an id taken from another domain
-  // or mailing does not match.
+  // The id inside the Message-ID finds the row by primary key. The stored
+  // Message-ID must then be the same, so an id taken from another domain or
+  // mailing does not match.
   const delivery = await loadDelivery(db, Number(parsed[1]));
   if (!delivery || delivery.messageId?.toLowerCase() !== messageId.trim().toLowerCase()) {
     return null;

@@ -24,7 +24,7 @@ export interface ReportedRecipient {
   diagnostic: string | null;
 }
 
-/** What a report says, before it is matched to a delivery. */
+/** Contents of a report, before it is matched to a delivery. */
 export interface BounceReport {
   type: "bounce" | "complaint";
   /** Bounces: the recipients of the notification; complaints: one per Original-Rcpt-To. */
@@ -78,7 +78,7 @@ export async function parseReport(
 }
 
 function bounceReport(content: string, original: OriginalHeaders): BounceReport {
-  // The first group holds the per-message fields; each further group is one recipient.
+  // The first group contains the per-message fields, and each further group one recipient.
   const [, ...groups] = fieldGroups(content);
   const recipients = groups
     .map((fields) => ({
@@ -189,7 +189,7 @@ function addressField(value: string | null): string | null {
   return address.includes("@") ? address : null;
 }
 
-/** The enhanced status code, without the comment some MTAs append. */
+/** Extracts the enhanced status code, without the comment some MTAs append. */
 function statusField(value: string | null): string | null {
   const match = value ? /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(value) : null;
   return match ? match[1] : null;

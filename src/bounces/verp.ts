@@ -5,7 +5,7 @@
  *
  * so a bounce, which goes back to that address, names the delivery it is
  * about. The tag is the first 10 hex digits (40 bits) of an HMAC-SHA-256 over
- * the delivery id, so nobody can forge a bounce for a delivery by guessing
+ * the delivery id, so a bounce for a delivery cannot be forged by guessing
  * its id. The key is derived from LINK_SECRET; tags made with a key listed in
  * LINK_SECRET_PREVIOUS still verify after a rotation.
  */
@@ -18,7 +18,7 @@ const RETURN_PATH = /^bounces\+(\d{1,15})-([0-9a-f]{10})@([^@\s]+)$/i;
 // Per-isolate cache of imported keys, as importing costs more than signing.
 let cachedKeys: { source: string; keys: Promise<CryptoKey[]> } | null = null;
 
-/** The envelope sender (MAIL FROM) of one delivery: a VERP address, or SENDER_EMAIL. */
+/** Returns the envelope sender (MAIL FROM) of one delivery: a VERP address, or SENDER_EMAIL. */
 export async function returnPathFor(config: Config, deliveryId: number): Promise<string> {
   if (!config.bounceDomain) return config.senderEmail;
 
@@ -28,8 +28,8 @@ export async function returnPathFor(config: Config, deliveryId: number): Promise
 }
 
 /**
- * The delivery id of a VERP address whose tag verifies under the current or
- * a previous key; null for any other address.
+ * Returns the delivery id of a VERP address whose tag verifies under the
+ * current or a previous key, and null for any other address.
  */
 export async function deliveryIdFromReturnPath(
   config: Config,
@@ -54,7 +54,7 @@ async function signDeliveryId(key: CryptoKey, deliveryId: number): Promise<strin
     .join("");
 }
 
-/** The current key first, then one per LINK_SECRET_PREVIOUS entry. */
+/** Imports the VERP keys, cached per isolate: the current one first, then one per previous secret. */
 function verpKeys(config: Config): Promise<CryptoKey[]> {
   const source = `${config.linkSecret}\n${config.linkSecretPrevious}`;
   if (cachedKeys?.source === source) return cachedKeys.keys;
@@ -69,7 +69,7 @@ function verpKeys(config: Config): Promise<CryptoKey[]> {
   return keys;
 }
 
-/** A key of its own for VERP tags, so a tag never equals a tracking id's MAC. */
+/** Imports a key used only for VERP tags, so a tag never equals a tracking id's MAC. */
 function importVerpKey(secret: string): Promise<CryptoKey> {
   return crypto.subtle.importKey(
     "raw",

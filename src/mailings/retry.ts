@@ -44,8 +44,8 @@ export async function retryFailedDeliveries(
             AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = ?2 AND m.status IN (${marks}))`,
       )
       .bind(now, mailingId, ...RETRYABLE_STATUSES),
-    // Runs after the first statement in the same batch, so it sees the new
-    // pending rows: a done mailing with something to send is sending again.
+    // Runs after the first statement of the same batch, so the new pending
+    // rows count: a done mailing with something to send is sending again.
     db
       .prepare(
         `UPDATE mailings SET status = 'sending', finished_at = NULL

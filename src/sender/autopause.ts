@@ -4,7 +4,7 @@
  *
  * The rule: within a window of 10 minutes, once at least 20 send attempts
  * were made and at least half of them failed (transient, permanent or
- * uncertain), the mailing is paused with a reason that gives the counts and
+ * uncertain), the mailing is paused. Its paused_reason gives the counts and
  * the last error. The window is a fixed one that starts with the first
  * attempt after the previous window ended; it is emptied when the mailing
  * pauses itself, so a resumed mailing starts counting afresh.

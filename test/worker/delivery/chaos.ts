@@ -195,7 +195,7 @@ export async function runChaos(chaos: ChaosMailboxInfo) {
   return { summary, details };
 }
 
-/** A Queue binding that keeps what the scheduler sends, with its delay. */
+/** Creates a Queue binding that keeps what the scheduler sends, with its delay. */
 function capturingQueue(queue: QueuedMessage[], clock: () => number): Queue<SendMessage> {
   const add = (body: SendMessage, delaySeconds = 0) =>
     queue.push({ body, attempts: 1, readyAt: clock() + delaySeconds * 1000 });

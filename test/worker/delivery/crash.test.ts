@@ -1,7 +1,7 @@
 /**
  * A worker that dies at any point of a batch: 10 recipients in batches of 4,
  * the worker dies during batch 2 (recipients 5 to 8), the batch is delivered
- * again, then batch 3 is sent. Nobody is lost, nobody gets two copies, and
+ * again, then batch 3 is sent. No recipient is lost or gets two copies, and
  * only the one delivery in flight when the worker died can end `uncertain`.
  *
  * A crash is a throw from a wrapped D1 binding (before or after one of the
@@ -31,9 +31,9 @@ type CrashPoint =
 /**
  * The sender's D1 round trips for a batch of 4: 1 loads the batch, 2 loads
  * the recipients, 3 claims the first delivery, 4 to 6 record one delivery
- * and claim the next, 7 records the last one with the auto-pause counts.
+ * and claim the next, and 7 records the last one with the auto-pause counts.
  * `uncertain` is the index in the batch of the delivery that must end
- * uncertain, and `copies` how many copies of it the mailbox holds.
+ * uncertain. `copies` is the number of copies of it in the mailbox.
  */
 const CRASHES: { name: string; crash: CrashPoint; uncertain: number | null; copies: number }[] = [
   { name: "before loading the batch", crash: d1(1, "before"), uncertain: null, copies: 0 },
@@ -59,7 +59,7 @@ function d1(call: number, when: "before" | "after"): CrashPoint {
   return { kind: "d1", call, when };
 }
 
-/** A D1 binding whose batch() throws right before or after its n-th call. */
+/** Wraps a D1 binding so that batch() throws right before or after its n-th call. */
 function crashingDb(db: D1Database, crash: { call: number; when: "before" | "after" }) {
   let calls = 0;
   return new Proxy(db, {

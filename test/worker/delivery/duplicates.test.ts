@@ -1,7 +1,7 @@
 /**
  * Queue messages delivered more than once. Two consumers at once and a
- * redelivery after a lost ack are in test/worker/sender/consume.test.ts;
- * these add a race in which one consumer dies, and a copy that arrives
+ * redelivery after a lost ack are tested in test/worker/sender/consume.test.ts.
+ * These tests add a race in which one consumer dies, and a copy that arrives
  * after its deliveries were handed to another batch.
  */
 import { env } from "cloudflare:test";

@@ -140,7 +140,7 @@ describe("fault before DATA", () => {
   });
 
   it("a rejected return path bounces nobody", () => {
-    // A relay that refuses the sender says so in words that also fit a dead recipient.
+    // A relay rejecting the sender uses words that also fit a dead recipient.
     const sender =
       "Invalid MAIL FROM: <bounces+1-0a1b2c3d4e@bounce.example.net> 550 5.1.0 Sender address rejected";
     const recipient = "Invalid RCPT TO: <gone@example.org> 550 5.1.1 User unknown";
@@ -199,7 +199,7 @@ describe("fault in or after DATA", () => {
     expect(rows.map((row) => row.state)).toEqual(["sent", "failed"]);
     expect(rows[1].last_error).toContain("554");
     expect(await mailbox.countsFor(emails)).toEqual([1, 0]);
-    // A rejected message says nothing about the address.
+    // A rejected message is no evidence against the address.
     expect(await subscriberStatus(subscribers[1].id)).toBe("active");
   });
 
@@ -222,7 +222,7 @@ describe("fault in or after DATA", () => {
 
   it("a drop while the text is written is retried", () => {
     // Before the end-of-data line is written the server cannot have the
-    // message; on loopback the kernel takes the whole text at once, so this
+    // message. On loopback the kernel takes the whole text at once, so this
     // case is checked on the classification itself.
     const lost = "Network connection lost.";
 

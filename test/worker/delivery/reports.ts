@@ -18,7 +18,7 @@ export interface DsnOptions {
 
 const CRLF = "\r\n";
 
-/** A Postfix-style bounce: a human part, the status part and the original. */
+/** Builds a Postfix-style bounce: a human-readable part, the status part and the original. */
 export function buildDsn(options: DsnOptions): string {
   const boundary = "dsn-boundary-7f3a";
   const action = options.action ?? "failed";
@@ -85,7 +85,7 @@ export function buildDsn(options: DsnOptions): string {
   ].join(CRLF);
 }
 
-/** An ARF abuse report as a mailbox provider's feedback loop sends it. */
+/** Builds an ARF abuse report as a mailbox provider's feedback loop sends it. */
 export function buildArf(options: {
   to: string;
   originalRecipient?: string;
@@ -133,7 +133,7 @@ export function buildArf(options: {
   ].join(CRLF);
 }
 
-/** The header section of a raw message, up to the empty line. */
+/** Returns the header section of a raw message, up to the empty line. */
 export function headerSection(raw: string): string {
   return raw.slice(0, raw.indexOf("\r\n\r\n"));
 }

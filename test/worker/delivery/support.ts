@@ -31,8 +31,8 @@ export interface ClaimedMailing {
 }
 
 /**
- * A started, sending mailing to a new list of `count` subscribers, claimed
- * into batches of `batchSize` (one batch of everything by default).
+ * Starts a mailing to a new list of `count` subscribers and claims it into
+ * batches of `batchSize` (one batch of everything by default).
  */
 export async function claimedMailing(
   count: number,
@@ -111,7 +111,7 @@ export class MailboxControl {
     return messages.filter((message) => message.to.some((to) => wanted.has(to.toLowerCase())));
   }
 
-  /** How many messages each address received, in the order given. */
+  /** Counts the messages each address received, in the order given. */
   async countsFor(addresses: string[]): Promise<number[]> {
     const received = await this.receivedFor(addresses);
     return addresses.map(
@@ -137,7 +137,7 @@ export class MailboxControl {
   }
 }
 
-/** Each delivery of a mailing with its state, attempts and last error, in id order. */
+/** Loads each delivery of a mailing with its state, attempts and last error, in id order. */
 export async function deliveryRows(mailingId: number) {
   const { results } = await env.DB.prepare(
     `SELECT d.id, d.subscriber_id, d.state, d.attempts, d.last_error, d.message_id, s.email
