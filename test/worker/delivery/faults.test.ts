@@ -71,6 +71,20 @@ describe("fault before DATA", () => {
     expect((await mailingRow(mailingId))?.status).toBe("done");
   });
 
+  it("554 at greeting is retried, not failed", async () => {
+    // A relay that turns the client away gives no evidence about the recipients.
+    const { mailingId, batches, emails } = await claimedMailing(2);
+    await mailbox.addFaults([{ stage: "connect", code: 554, times: 1 }]);
+
+    const first = await send(batches[0]);
+
+    expect(first).toEqual(retryAfter(30));
+    expect(await stateCounts(mailingId)).toEqual({ queued: 2 });
+
+    await send(batches[0], 2);
+    expect(await mailbox.countsFor(emails)).toEqual([1, 1]);
+  });
+
   it("a refused connection is retried", async () => {
     const { mailingId, batches, emails } = await claimedMailing(2);
 
