@@ -13,7 +13,7 @@ export interface ReceivedMessage {
  * One injected fault. `stage` picks the SMTP step; `match` limits it to
  * recipients containing that text; `times` limits how often it fires.
  * `data-start` drops the connection when the DATA command arrives, before
- * the 354 reply, so no message text is sent; its `code` and `delayMs` are
+ * the 354 reply, so no message text is sent. Its `code` and `delayMs` are
  * ignored.
  */
 export interface Fault {
