@@ -62,15 +62,21 @@ export function outcomeStatements(
   context: { now: number; messageId: string; attempts: number; maxAttempts: number },
 ): D1PreparedStatement[] {
   const { now } = context;
+
+  // A second copy of the queue message, consumed while this send was in
+  // flight, takes the `sending` row for a dead worker's and marks it
+  // `uncertain`. The claimant knows better: a definite `sent` or `failed`
+  // replaces that mark. Only the claimant reaches this statement.
   const update = (state: string, error: string | null) =>
     db
       .prepare(
         `UPDATE deliveries SET state = ?1, last_error = ?2, updated_at = ?3,
                 message_id = CASE WHEN ?1 IN ('sent', 'uncertain') THEN ?4 ELSE message_id END,
                 sent_at = CASE WHEN ?1 = 'sent' THEN ?3 ELSE sent_at END
-          WHERE id = ?5 AND state = 'sending'`,
+          WHERE id = ?5 AND batch_id = ?6
+            AND (state = 'sending' OR (state = 'uncertain' AND ?1 IN ('sent', 'failed')))`,
       )
-      .bind(state, error, now, context.messageId, delivery.id);
+      .bind(state, error, now, context.messageId, delivery.id, delivery.batchId);
 
   switch (outcome.kind) {
     case "sent":
