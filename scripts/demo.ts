@@ -12,13 +12,13 @@
  * Progress goes to stderr. The last line on stdout is one JSON object with the
  * figures. The exit code is 0 only when every check passed.
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { ApiClient, type MailingStats } from "./lib/api.ts";
 import { createDemoLetter, createDemoList, DEMO_NAME, DEMO_TEMPLATE } from "./lib/seed.ts";
 import {
-  PROJECT_DIR,
+  freshWorkDir,
   randomSecret,
   relativeToProject,
   sleep,
@@ -82,7 +82,7 @@ const progress = (line: string) => console.error(`demo: ${line}`);
 
 async function main(): Promise<number> {
   const started = performance.now();
-  const workDir = prepareWorkDir();
+  const workDir = freshWorkDir("demo");
   const mailboxDir = join(workDir, "mailbox");
   const adminToken = randomSecret();
   const envFile = join(workDir, "worker.env");
@@ -132,19 +132,6 @@ async function main(): Promise<number> {
 
   console.log(JSON.stringify(summary));
   return failures.length === 0 ? 0 : 1;
-}
-
-/**
- * Removes the folders of earlier demo runs and returns a new one, so two runs
- * never share a database and .tmp/ does not grow with every run.
- */
-function prepareWorkDir(): string {
-  const tmp = join(PROJECT_DIR, ".tmp");
-  for (const name of safeReaddir(tmp)) {
-    if (name.startsWith("demo-")) rmSync(join(tmp, name), { recursive: true, force: true });
-  }
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  return join(tmp, `demo-${stamp}`);
 }
 
 function safeReaddir(dir: string): string[] {

@@ -25,7 +25,7 @@ import type { ReceivedMessage } from "../lib/mailbox.ts";
 import { createDemoLetter, createDemoList, DEMO_TEMPLATE } from "../lib/seed.ts";
 import { replayInChildProcess } from "../lib/smtp-replay.ts";
 import {
-  PROJECT_DIR,
+  freshWorkDir,
   randomSecret,
   relativeToProject,
   sleep,
@@ -52,8 +52,7 @@ type Figures = Record<string, number | string | boolean>;
 
 /** Runs the benchmark; returns the rates, their ratio and the settings used. */
 export async function run(progress: (line: string) => void): Promise<Figures> {
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const workDir = join(PROJECT_DIR, ".tmp", `bench-pipeline-${stamp}`);
+  const workDir = freshWorkDir("bench-pipeline");
   const adminToken = randomSecret();
   const envFile = join(workDir, "worker.env");
   writeEnvFile(envFile, { LINK_SECRET: randomSecret(), ADMIN_TOKEN: adminToken });

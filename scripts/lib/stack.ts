@@ -14,7 +14,9 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
@@ -224,6 +226,22 @@ export function ensureDevVars(path = join(PROJECT_DIR, ".dev.vars")): {
 export function writeEnvFile(path: string, values: Record<string, string>): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, formatEnvFile(values), { mode: 0o600 });
+}
+
+/**
+ * Removes the folders of earlier runs named `<prefix>-*` under .tmp/ and
+ * returns the path of a new one, `.tmp/<prefix>-<time>`. Two runs then never
+ * share a database, and .tmp/ does not grow with every run.
+ */
+export function freshWorkDir(prefix: string): string {
+  const tmp = join(PROJECT_DIR, ".tmp");
+  const earlier = existsSync(tmp) ? readdirSync(tmp) : [];
+  for (const name of earlier) {
+    if (name.startsWith(`${prefix}-`)) rmSync(join(tmp, name), { recursive: true, force: true });
+  }
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return join(tmp, `${prefix}-${stamp}`);
 }
 
 /** Returns a random URL-safe secret of 32 bytes. */
