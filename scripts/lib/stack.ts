@@ -230,18 +230,40 @@ export function writeEnvFile(path: string, values: Record<string, string>): void
 
 /**
  * Removes the folders of earlier runs named `<prefix>-*` under .tmp/ and
- * returns the path of a new one, `.tmp/<prefix>-<time>`. Two runs then never
- * share a database, and .tmp/ does not grow with every run.
+ * creates a new one, `.tmp/<prefix>-<time>`, whose path it returns. Two runs
+ * then never share a database, and .tmp/ does not grow with every run. A
+ * folder whose `run.pid` names a live process belongs to a run in progress
+ * and stays.
  */
 export function freshWorkDir(prefix: string): string {
   const tmp = join(PROJECT_DIR, ".tmp");
   const earlier = existsSync(tmp) ? readdirSync(tmp) : [];
   for (const name of earlier) {
-    if (name.startsWith(`${prefix}-`)) rmSync(join(tmp, name), { recursive: true, force: true });
+    const dir = join(tmp, name);
+    if (name.startsWith(`${prefix}-`) && !isRunning(dir)) {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  return join(tmp, `${prefix}-${stamp}`);
+  const dir = join(tmp, `${prefix}-${stamp}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "run.pid"), String(process.pid));
+  return dir;
+}
+
+function isRunning(dir: string): boolean {
+  const pid = Number(
+    existsSync(join(dir, "run.pid")) ? readFileSync(join(dir, "run.pid"), "utf8") : 0,
+  );
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Returns a random URL-safe secret of 32 bytes. */
