@@ -69,6 +69,9 @@ export async function startMailbox(options: MailboxOptions = {}): Promise<Mailbo
     banner: "Trickle local mailbox",
     size: 50 * 1024 * 1024,
     logger: false,
+    // A reverse DNS lookup per connection costs about 100 ms and would query
+    // the system resolver, which is not on loopback.
+    disableReverseLookup: true,
 
     onConnect(_session, callback) {
       const fault = pickFault("connect", "");

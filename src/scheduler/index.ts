@@ -53,12 +53,14 @@ export async function runScheduler(env: Env, options: SchedulerOptions): Promise
     const limit = Math.min(budget, mailingAllowance(mailing, config.tickSeconds, now));
     if (limit <= 0) continue;
 
-    const claim = await claimBatch(env.DB, mailing.id, limit, now);
-    if (claim.deliveryIds.length === 0) continue;
+    const claims = await claimMessages(env.DB, mailing.id, limit, config.batchSize, now);
+    if (claims.length === 0) continue;
 
     await markSending(env.DB, mailing.id, now);
-    batches.push({ mailingId: mailing.id, batchId: claim.batchId, ids: claim.deliveryIds });
-    budget -= claim.deliveryIds.length;
+    for (const claim of claims) {
+      batches.push({ mailingId: mailing.id, batchId: claim.batchId, ids: claim.deliveryIds });
+      budget -= claim.deliveryIds.length;
+    }
   }
 
   const messages = await enqueueBatches(env, config, batches);
@@ -90,22 +92,45 @@ async function markSending(db: D1Database, mailingId: number, now: number): Prom
 }
 
 /**
- * Splits each claim into queue messages of `batchSize` ids and sends them
- * with delays spread across the tick. A failed enqueue leaves the rows
- * `queued`; the stale-delivery sweep returns them to `pending` later.
+ * Claims up to `limit` deliveries as claims of at most `batchSize`, one per
+ * queue message, so a message's batch id selects exactly its deliveries.
+ */
+async function claimMessages(
+  db: D1Database,
+  mailingId: number,
+  limit: number,
+  batchSize: number,
+  now: number,
+) {
+  const claims = [];
+  let left = limit;
+  while (left > 0) {
+    const wanted = Math.min(left, batchSize);
+    const claim = await claimBatch(db, mailingId, wanted, now);
+    if (claim.deliveryIds.length > 0) claims.push(claim);
+
+    // A short claim means the mailing has nothing more pending.
+    if (claim.deliveryIds.length < wanted) break;
+    left -= wanted;
+  }
+  return claims;
+}
+
+/**
+ * Sends one queue message per claim, with delays spread across the tick. A
+ * failed enqueue leaves the rows `queued`; the stale-delivery sweep returns
+ * them to `pending` later.
  */
 async function enqueueBatches(
   env: Env,
   config: Config,
   batches: { mailingId: number; batchId: string; ids: number[] }[],
 ): Promise<number> {
-  const messages: SendMessage[] = [];
-  for (const batch of batches) {
-    for (let start = 0; start < batch.ids.length; start += config.batchSize) {
-      const deliveryIds = batch.ids.slice(start, start + config.batchSize);
-      messages.push({ mailingId: batch.mailingId, batchId: batch.batchId, deliveryIds });
-    }
-  }
+  const messages: SendMessage[] = batches.map((batch) => ({
+    mailingId: batch.mailingId,
+    batchId: batch.batchId,
+    deliveryIds: batch.ids,
+  }));
 
   // Queues take at most 100 messages per sendBatch call.
   for (let start = 0; start < messages.length; start += 100) {

@@ -80,29 +80,41 @@ export async function openSendSession(env: Env): Promise<SendSession> {
   };
 }
 
-/** Consumes a batch from the send queue, acking or retrying each message. */
+/**
+ * Consumes a batch from the send queue, acking or retrying each message.
+ * The messages of one call are sent side by side, each over its own SMTP
+ * connection: a Worker may hold six connections open, and the queue's
+ * `max_batch_size` (4 in wrangler.toml) keeps a call below that.
+ */
 export async function consumeSendBatch(batch: MessageBatch<SendMessage>, env: Env): Promise<void> {
-  const session = await openSendSession(env);
+  const shared = await openSendSession(env);
 
-  try {
-    for (const message of batch.messages) {
-      const verdict = await processSendMessage(session, message.body, message.attempts);
-      if (verdict.ack) {
-        message.ack();
-        continue;
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const session: SendSession = { ...shared, connection: null };
+      try {
+        settleMessage(message, await processSendMessage(session, message.body, message.attempts));
+      } finally {
+        await session.connection?.close();
       }
-      log.warn("send batch retried", {
-        mailingId: message.body.mailingId,
-        batchId: message.body.batchId,
-        attempt: message.attempts,
-        delaySeconds: verdict.delaySeconds,
-        reason: verdict.reason,
-      });
-      message.retry({ delaySeconds: verdict.delaySeconds });
-    }
-  } finally {
-    await session.connection?.close();
+    }),
+  );
+}
+
+function settleMessage(message: Message<SendMessage>, verdict: MessageVerdict): void {
+  if (verdict.ack) {
+    message.ack();
+    return;
   }
+
+  log.warn("send batch retried", {
+    mailingId: message.body.mailingId,
+    batchId: message.body.batchId,
+    attempt: message.attempts,
+    delaySeconds: verdict.delaySeconds,
+    reason: verdict.reason,
+  });
+  message.retry({ delaySeconds: verdict.delaySeconds });
 }
 
 /** Sends what one queue message still owes; never sends a delivery twice. */
@@ -136,10 +148,11 @@ export async function processSendMessage(
   return { ack: false, delaySeconds: retryDelay(messageAttempt), reason: retryReason };
 }
 
+/**
+ * Loads the mailing and the deliveries of one message. Each message has its
+ * own claim, so its batch id selects exactly its rows, however many.
+ */
 async function loadBatch(db: D1Database, body: SendMessage) {
-  const ids = body.deliveryIds.filter((id) => Number.isInteger(id)).slice(0, 500);
-  const marks = ids.map(() => "?").join(", ") || "NULL";
-
   const [mailingResult, deliveryResult] = await db.batch([
     db
       .prepare(
@@ -150,9 +163,9 @@ async function loadBatch(db: D1Database, body: SendMessage) {
     db
       .prepare(
         `SELECT id, subscriber_id, state, attempts, variant FROM deliveries
-          WHERE id IN (${marks}) AND mailing_id = ? AND batch_id = ? ORDER BY id`,
+          WHERE mailing_id = ? AND batch_id = ? ORDER BY id`,
       )
-      .bind(...ids, body.mailingId, body.batchId),
+      .bind(body.mailingId, body.batchId),
   ]);
 
   return {
