@@ -10,6 +10,7 @@ import { AppError, errorBody } from "./errors";
 import { apiRoutes } from "./api";
 import { trackingRoutes } from "../tracking/routes";
 import { bounceHookRoutes } from "../bounces/webhook";
+import { adminRoutes } from "../admin/routes";
 
 export type AppEnv = { Bindings: Env };
 
@@ -18,6 +19,7 @@ export const app = new Hono<AppEnv>();
 app.get("/healthz", (c) => c.text("ok"));
 app.route("/api", apiRoutes);
 app.route("/hooks", bounceHookRoutes);
+app.route("/admin", adminRoutes);
 app.route("/", trackingRoutes);
 
 app.notFound((c) => {
