@@ -23,12 +23,7 @@ import { loadLinkKeys, signRecipient, type LinkKeys } from "../tracking/ids";
 import { recipientUrls } from "../tracking/urls";
 import { healthStatements, reportAutoPause, SendTally } from "./autopause";
 import type { SendMessage } from "./message";
-import {
-  claimStatement,
-  outcomeStatements,
-  skipSuppressedStatement,
-  type DeliveryRef,
-} from "./outcomes";
+import { claimStatement, outcomeStatements, type DeliveryRef } from "./outcomes";
 import { SmtpConnectError, SmtpConnection, type SendOutcome } from "./smtp";
 
 /** Longest wait before a retried message comes back, in seconds. */
@@ -239,14 +234,10 @@ async function sendQueued(
     const now = session.now();
 
     // Record the previous outcome and claim this delivery in one round trip.
-    const results = await db.batch([
-      ...pending,
-      skipSuppressedStatement(db, ref, now),
-      claimStatement(db, ref, now),
-    ]);
+    const results = await db.batch([...pending, claimStatement(db, ref, now)]);
     pending = [];
-    const claimed = (results.at(-1)?.results as { attempts: number }[])[0];
-    if (!claimed) continue;
+    const claimed = (results.at(-1)?.results as { state: string; attempts: number }[])[0];
+    if (!claimed || claimed.state !== "sending") continue;
 
     const recipient = recipients.get(delivery.subscriber_id);
     const result = await sendOne(session, mailing, ref, delivery.variant, recipient);

@@ -26,29 +26,27 @@ export interface DeliveryRef {
   batchId: string;
 }
 
-/** The claim: `queued` to `sending`, only for an active subscriber of a sending mailing. */
+/**
+ * Claims a queued delivery right before its SMTP transaction: `sending` for
+ * an active subscriber, `skipped` for one suppressed since the batch was
+ * claimed. Returns the new state and attempts; no row when another consumer
+ * took it or the mailing stopped sending.
+ */
 export function claimStatement(db: D1Database, delivery: DeliveryRef, now: number) {
   return db
     .prepare(
-      `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?1
+      `UPDATE deliveries
+          SET state = CASE WHEN s.status = 'active' THEN 'sending' ELSE 'skipped' END,
+              attempts = attempts + CASE WHEN s.status = 'active' THEN 1 ELSE 0 END,
+              last_error = CASE WHEN s.status = 'active' THEN last_error
+                                ELSE 'subscriber is ' || s.status END,
+              updated_at = ?1
+         FROM (SELECT status FROM subscribers WHERE id = ?4) AS s
         WHERE id = ?2 AND state = 'queued' AND batch_id = ?3
-          AND EXISTS (SELECT 1 FROM subscribers s WHERE s.id = deliveries.subscriber_id AND s.status = 'active')
           AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = deliveries.mailing_id AND m.status = 'sending')
-        RETURNING attempts`,
+        RETURNING state, attempts`,
     )
-    .bind(now, delivery.id, delivery.batchId);
-}
-
-/** Skips a queued delivery whose subscriber was suppressed after the claim. */
-export function skipSuppressedStatement(db: D1Database, delivery: DeliveryRef, now: number) {
-  return db
-    .prepare(
-      `UPDATE deliveries SET state = 'skipped', updated_at = ?1,
-              last_error = 'subscriber is ' || (SELECT status FROM subscribers s WHERE s.id = deliveries.subscriber_id)
-        WHERE id = ?2 AND state = 'queued' AND batch_id = ?3
-          AND EXISTS (SELECT 1 FROM subscribers s WHERE s.id = deliveries.subscriber_id AND s.status <> 'active')`,
-    )
-    .bind(now, delivery.id, delivery.batchId);
+    .bind(now, delivery.id, delivery.batchId, delivery.subscriberId);
 }
 
 /**
