@@ -72,7 +72,7 @@ button.link { background: none; border: none; color: var(--muted); padding: 0; }
 .state-skipped { background: #8a94a3; } .state-queued, .state-sending { background: #4f7fe0; } .state-pending { background: #c5ccd6; }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; font-size: 13px; }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; }
-.hbar { background: #dce8fd; height: 10px; border-radius: 5px; min-width: 1px; }
+.hbar { background: #7ea3ea; height: 10px; border-radius: 5px; min-width: 1px; }
 iframe.preview { width: 100%; height: 720px; border: 1px solid var(--line); border-radius: 8px; background: #fff; }
 pre.text { white-space: pre-wrap; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px; font-size: 13px; }
 progress { width: 100%; height: 16px; }

@@ -595,6 +595,23 @@ describe("admin panel in Chromium", () => {
     expect(await page.textContent(".notice.error h3")).toBe("Page not found");
   }, 30_000);
 
+  it("lists mailings with their status", async () => {
+    await page.goto(`${stack.url}/admin/mailings`);
+    const rows = page.locator("#mailings tbody tr");
+    expect(await rows.count()).toBe(4);
+    const statuses = await page.locator("#mailings tbody .badge").allTextContents();
+    expect(statuses.sort()).toEqual(["cancelled", "done", "draft", "draft"]);
+    await screenshot("10-mailings");
+  }, 30_000);
+
+  it("leaves tracking routes to the tracking code", async () => {
+    // No session redirect and none of the panel's headers: the panel's middleware did not run.
+    const response = await fetch(`${stack.url}/c/not-a-valid-id`, { redirect: "manual" });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("location")).toBeNull();
+    expect(response.headers.get("content-security-policy")).not.toContain("script-src 'self'");
+  });
+
   it("logs out", async () => {
     await page.goto(`${stack.url}/admin/mailings`);
     await Promise.all([page.waitForURL(/logged-out/), page.click("header form button")]);
