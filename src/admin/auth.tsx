@@ -88,6 +88,8 @@ authRoutes.get("/login", async (c) => {
   return loginPage(c, { next: c.req.query("next") ?? "", loggedOut });
 });
 
+// NOTE: failed logins are logged but not rate-limited, so ADMIN_TOKEN must be
+// long and random (for example `openssl rand -base64 32`).
 authRoutes.post("/login", async (c) => {
   const token = c.env.ADMIN_TOKEN;
   if (!token) return missingTokenPage(c);

@@ -73,7 +73,11 @@ export async function startSession(c: Context<AppEnv>, adminToken: string): Prom
   });
 }
 
-/** Removes the session cookie from the browser. */
+/**
+ * Removes the session cookie from the browser.
+ * NOTE: sessions are stateless, so a copy of the cookie value stays valid
+ * until it expires; only changing ADMIN_TOKEN ends it earlier.
+ */
 export function endSession(c: Context<AppEnv>): void {
   deleteCookie(c, SESSION_COOKIE, {
     path: ADMIN_PATH,

@@ -8,7 +8,7 @@
  * pause, resume and cancel another, and read the statistics. Screenshots of
  * the main pages go to .tmp/admin-screens/.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -71,8 +71,13 @@ const foreignRequests: string[] = [];
 const state = { listId: 0, letterId: 0, brokenLetterId: 0, mailingId: 0 };
 
 beforeAll(async () => {
-  const workDir = join(PROJECT_DIR, ".tmp", `admin-test-${process.pid}`);
-  rmSync(workDir, { recursive: true, force: true });
+  // Folders of earlier runs are removed; this run's folder stays for its wrangler.log.
+  const tmp = join(PROJECT_DIR, ".tmp");
+  mkdirSync(tmp, { recursive: true });
+  for (const name of readdirSync(tmp)) {
+    if (name.startsWith("admin-test-")) rmSync(join(tmp, name), { recursive: true, force: true });
+  }
+  const workDir = join(tmp, `admin-test-${process.pid}`);
   rmSync(SCREENS_DIR, { recursive: true, force: true });
   mkdirSync(SCREENS_DIR, { recursive: true });
 
@@ -102,13 +107,10 @@ beforeAll(async () => {
   page.setDefaultTimeout(15_000);
 }, 150_000);
 
+// The Worker's output stays in .tmp/admin-test-<pid>/wrangler.log until the next run.
 afterAll(async () => {
   await browser?.close();
-  if (stack) {
-    const log = stack.workerLogTail(20);
-    await stack.stop();
-    if (process.exitCode) console.error(log);
-  }
+  await stack?.stop();
 });
 
 async function screenshot(name: string): Promise<void> {
