@@ -239,7 +239,7 @@ interface ParsedId {
   linkIdx: number | null;
   kind: IdKind;
   /** The bytes the MAC covers: the three leading varints. */
-  signed: Uint8Array;
+  signed: Uint8Array<ArrayBuffer>;
   tag: Uint8Array;
 }
 
@@ -282,7 +282,7 @@ function selectorKind(selector: number): IdKind | null {
 }
 
 /** LEB128 unsigned varints; values may exceed 32 bits, so no bitwise operators. */
-function encodeVarints(values: number[]): Uint8Array {
+function encodeVarints(values: number[]): Uint8Array<ArrayBuffer> {
   const out: number[] = [];
   for (let value of values) {
     while (value >= 0x80) {
@@ -355,7 +355,7 @@ function toBase64Url(bytes: Uint8Array): string {
  * length that no byte string encodes to, and for non-zero unused bits in the
  * last character, so that each byte string has exactly one spelling.
  */
-function fromBase64Url(text: string): Uint8Array | null {
+function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
   if (text.length % 4 === 1) return null;
 
   const bytes = new Uint8Array(Math.floor((text.length * 6) / 8));

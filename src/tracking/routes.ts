@@ -257,7 +257,10 @@ async function readOneClickConfirmation(
 }
 
 /** Reads a request body, or returns null as soon as it exceeds `limit` bytes. */
-async function readBodyUpTo(request: Request, limit: number): Promise<Uint8Array | null> {
+async function readBodyUpTo(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer> | null> {
   if (!request.body) return new Uint8Array();
 
   const chunks: Uint8Array[] = [];
