@@ -6,5 +6,8 @@ export default defineConfig({
   test: {
     include: ["test/node/**/*.test.ts"],
     environment: "node",
+    // Each file starts its own wrangler dev stack; one at a time keeps two
+    // cores from being shared by several workerd processes and Chromium.
+    fileParallelism: false,
   },
 });

@@ -110,9 +110,6 @@ export interface Stack {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const progress = options.progress ?? ((line: string) => console.error(line));
-  const port = options.port || (await findFreePort());
-  const inspectorPort = await findFreePort();
-  const url = `http://${HOST}:${port}`;
   mkdirSync(options.persistDir, { recursive: true });
   mkdirSync(dirname(options.workerLogFile), { recursive: true });
 
@@ -127,15 +124,67 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   progress(`mailbox listening on smtp://${HOST}:${mailbox.port}`);
 
-  const vars: Record<string, string> = {
-    ...options.vars,
-    PUBLIC_URL: url,
-    SMTP_HOST: HOST,
-    SMTP_PORT: String(mailbox.port),
-    SMTP_SECURITY: "off",
-    TICK_SECONDS: String(options.tickSeconds),
-  };
-  const worker = new WorkerProcess(options, workerDir, port, inspectorPort, vars);
+  try {
+    const started = await startWorker(options, workerDir, mailbox.port, progress);
+    return assembleStack(options, started, mailbox, progress);
+  } catch (error) {
+    await mailbox.close();
+    throw error;
+  }
+}
+
+/** How many times a port picked here may turn out to be taken before giving up. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts `wrangler dev` and waits for /healthz. A free port found here can
+ * be taken by another process before workerd binds it (tests start several
+ * stacks at once), so a port that is not the user's choice is picked again.
+ */
+async function startWorker(
+  options: StackOptions,
+  workerDir: string,
+  smtpPort: number,
+  progress: (line: string) => void,
+): Promise<{ worker: WorkerProcess; url: string; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port || (await findFreePort());
+    const inspectorPort = await findFreePort();
+    const url = `http://${HOST}:${port}`;
+    const vars: Record<string, string> = {
+      ...options.vars,
+      PUBLIC_URL: url,
+      SMTP_HOST: HOST,
+      SMTP_PORT: String(smtpPort),
+      SMTP_SECURITY: "off",
+      TICK_SECONDS: String(options.tickSeconds),
+    };
+    const worker = new WorkerProcess(options, workerDir, port, inspectorPort, vars);
+
+    try {
+      progress(
+        `starting wrangler dev on ${url} (log: ${relativeToProject(options.workerLogFile)})`,
+      );
+      worker.start();
+      await waitForHealth(url, worker, options.startTimeoutMs ?? 90_000);
+      progress(`worker ready on ${url}`);
+      return { worker, url, port };
+    } catch (error) {
+      await worker.stop();
+      const portTaken = /Address already in use/i.test(String(error));
+      if (!portTaken || options.port || attempt >= PORT_ATTEMPTS) throw error;
+      progress(`a port was taken by another process; retrying (attempt ${attempt + 1})`);
+    }
+  }
+}
+
+function assembleStack(
+  options: StackOptions,
+  started: { worker: WorkerProcess; url: string; port: number },
+  mailbox: Awaited<ReturnType<typeof startMailbox>>,
+  progress: (line: string) => void,
+): Stack {
+  const { worker, url, port } = started;
   const ticker = new Ticker(url, options.tickSeconds, progress);
 
   let stopped = false;
@@ -147,16 +196,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await mailbox.close();
     progress("stack stopped");
   };
-
-  try {
-    progress(`starting wrangler dev on ${url} (log: ${relativeToProject(options.workerLogFile)})`);
-    worker.start();
-    await waitForHealth(url, worker, options.startTimeoutMs ?? 90_000);
-    progress(`worker ready on ${url}`);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 
   if (options.autoTick ?? true) ticker.start();
 
