@@ -26,7 +26,7 @@ import type { SendMessage } from "./message";
 import { claimStatement, outcomeStatements, type DeliveryRef } from "./outcomes";
 import { SmtpConnectError, SmtpConnection, type SendOutcome } from "./smtp";
 
-/** Longest wait before a retried message comes back, in seconds. */
+/** Maximum delay before a retried message comes back, in seconds. */
 const MAX_RETRY_DELAY = 3600;
 
 interface DeliveryRecord {
@@ -45,7 +45,7 @@ interface MailingRecord {
   list_name: string;
 }
 
-/** What the consumer decided for one queue message. */
+/** The consumer's decision for one queue message: ack, or retry after a delay. */
 export type MessageVerdict = { ack: true } | { ack: false; delaySeconds: number; reason: string };
 
 /** Shared per consumer call: configuration, keys and the lazily opened connection. */
@@ -170,8 +170,9 @@ async function loadBatch(db: D1Database, body: SendMessage) {
 }
 
 /**
- * A paused mailing hands its queued deliveries back to `pending`, so resume
- * continues exactly where it stopped; a cancelled one skips them.
+ * Releases the queued deliveries of a mailing that stopped sending: back to
+ * `pending` when it is paused, so resume continues where it stopped, and
+ * `skipped` when it is cancelled or done.
  */
 async function releaseBatch(db: D1Database, body: SendMessage, status: string, now: number) {
   const state = status === "paused" ? "pending" : "skipped";

@@ -6,8 +6,8 @@
 import type { SendOutcome } from "./smtp";
 
 /**
- * Replies that say the address itself does not exist (enhanced status 5.1.0
- * to 5.1.3, or the usual wording); a 550 for spam or policy is not one.
+ * Replies stating that the address itself does not exist (enhanced status
+ * 5.1.0 to 5.1.3, or the usual wording). A 550 for spam or policy is not one.
  */
 const ADDRESS_INVALID =
   /\b5\.1\.[0-3]\b|\b(user|mailbox|recipient|address)\b[^.]*\b(unknown|not found|does not exist|invalid|unavailable|disabled)\b|\bno such (user|mailbox)\b/i;
