@@ -36,6 +36,19 @@ export const subscribers = sqliteTable(
   (table) => [uniqueIndex("subscribers_email").on(table.email)],
 );
 
+/**
+ * Addresses whose subscriber was deleted while suppressed (unsubscribed,
+ * bounced or complained). The row outlives the delete, so an import that
+ * contains the address again creates it with this status, never active.
+ * Emails are normalised as on import (see `normalizeEmail`).
+ */
+export const suppressions = sqliteTable("suppressions", {
+  email: text("email").primaryKey(),
+  status: text("status", { enum: ["unsubscribed", "bounced", "complained"] }).notNull(),
+  reason: text("reason"),
+  createdAt: integer("created_at").notNull(),
+});
+
 export const lists = sqliteTable(
   "lists",
   {
