@@ -34,9 +34,11 @@ app.onError((error, c) => {
     return c.json(errorBody(error), error.status);
   }
   // Hono middleware such as bearerAuth throws HTTPException with a ready
-  // response (401 with WWW-Authenticate); it is not a server error.
+  // response (401 with WWW-Authenticate); it is not a server error. API
+  // clients get it in the same JSON shape as every other error.
   if (error instanceof HTTPException) {
-    return error.getResponse();
+    if (!c.req.path.startsWith("/api/")) return error.getResponse();
+    return apiHttpError(error);
   }
   if (error instanceof ConfigError) {
     log.error("configuration invalid", { setting: error.setting, error });
@@ -48,3 +50,28 @@ app.onError((error, c) => {
   const wrapped = new AppError(500, "internal", "The request failed; see the Worker logs.");
   return c.json(errorBody(wrapped), 500);
 });
+
+/** Message and code for the HTTP errors Hono's own middleware throws. */
+function apiHttpError(error: HTTPException): Response {
+  const original = error.getResponse();
+  let body: AppError;
+  if (error.status === 401) {
+    body = new AppError(
+      401,
+      "unauthorized",
+      "The bearer token is missing or wrong. Send the header Authorization: Bearer <ADMIN_TOKEN>.",
+    );
+  } else if (error.status === 400 && /malformed json/i.test(error.message)) {
+    body = new AppError(
+      400,
+      "invalid_json",
+      "The request body is not valid JSON. Send one JSON object with Content-Type: application/json.",
+    );
+  } else {
+    body = new AppError(error.status as AppError["status"], "http_error", error.message);
+  }
+
+  const headers = new Headers(original.headers);
+  headers.set("content-type", "application/json");
+  return new Response(JSON.stringify(errorBody(body)), { status: error.status, headers });
+}

@@ -10,6 +10,7 @@ type Action = "pause" | "resume" | "cancel";
 
 const TRANSITIONS: Record<Action, { from: string[]; to: string }> = {
   pause: { from: ["wait", "sending"], to: "paused" },
+  // A mailing paused before its first claim goes back to waiting for its start time.
   resume: { from: ["paused"], to: "sending" },
   cancel: { from: ["draft", "wait", "sending", "paused"], to: "cancelled" },
 };
@@ -32,12 +33,14 @@ export async function changeMailingStatus(
   const statements = [
     db
       .prepare(
-        `UPDATE mailings SET status = ?, paused_reason = ?,
+        `UPDATE mailings
+            SET status = CASE WHEN ? = 'sending' AND started_at IS NULL THEN 'wait' ELSE ? END,
+                paused_reason = ?,
                 finished_at = CASE WHEN ? = 'cancelled' THEN ? ELSE finished_at END
           WHERE id = ? AND status IN (${marks})
           RETURNING id, status`,
       )
-      .bind(to, action === "pause" ? reason : null, to, now, mailingId, ...from),
+      .bind(to, to, action === "pause" ? reason : null, to, now, mailingId, ...from),
   ];
   if (action === "cancel") {
     statements.push(

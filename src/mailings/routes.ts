@@ -7,10 +7,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app";
 import { AppError } from "../http/errors";
-import { validationHook } from "../http/validation";
+import { readOptionalJson, validationHook } from "../http/validation";
 import { changeMailingStatus } from "./control";
 import { startMailing } from "./start";
 import { DELIVERY_STATES } from "../db/schema";
+
+/** The latest instant a JavaScript Date can hold, in Unix ms (year 275760). */
+const MAX_TIME = 8_640_000_000_000_000;
 
 const createSchema = z
   .object({
@@ -18,7 +21,9 @@ const createSchema = z
     letterId: z.number().int().positive(),
     listId: z.number().int().positive(),
     /** ISO 8601 time or Unix ms; defaults to now. */
-    startAt: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional(),
+    startAt: z
+      .union([z.iso.datetime({ offset: true }), z.number().int().nonnegative().max(MAX_TIME)])
+      .optional(),
     ratePerMinute: z.number().int().min(1).max(100_000).nullable().default(null),
     windowMinutes: z
       .number()
@@ -89,17 +94,16 @@ mailingRoutes.post("/mailings/:id{[0-9]+}/start", async (c) => {
   return c.json({ mailing });
 });
 
-mailingRoutes.post(
-  "/mailings/:id{[0-9]+}/pause",
-  zValidator("json", pauseSchema, validationHook),
-  async (c) => {
-    const reason = c.req.valid("json").reason ?? "paused by the operator";
-    const id = Number(c.req.param("id"));
-    return c.json({
-      mailing: await changeMailingStatus(c.env.DB, id, "pause", Date.now(), reason),
-    });
-  },
-);
+// The body is optional here, so an empty one is read as `{}` instead of
+// being rejected as malformed JSON.
+mailingRoutes.post("/mailings/:id{[0-9]+}/pause", async (c) => {
+  const input = pauseSchema.safeParse(await readOptionalJson(c.req.raw));
+  validationHook(input, c);
+
+  const reason = input.data?.reason ?? "paused by the operator";
+  const id = Number(c.req.param("id"));
+  return c.json({ mailing: await changeMailingStatus(c.env.DB, id, "pause", Date.now(), reason) });
+});
 
 mailingRoutes.post("/mailings/:id{[0-9]+}/resume", async (c) => {
   const id = Number(c.req.param("id"));

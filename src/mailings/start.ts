@@ -27,9 +27,11 @@ export async function startMailing(
   now: number,
 ): Promise<StartedMailing> {
   const mailing = await db
-    .prepare("SELECT id, name, status, letter_id AS letterId FROM mailings WHERE id = ?")
+    .prepare(
+      "SELECT id, name, status, letter_id AS letterId, list_id AS listId FROM mailings WHERE id = ?",
+    )
     .bind(mailingId)
-    .first<{ id: number; name: string; status: string; letterId: number }>();
+    .first<{ id: number; name: string; status: string; letterId: number; listId: number }>();
   if (!mailing)
     throw new AppError(404, "mailing_not_found", `Mailing ${mailingId} does not exist.`);
   if (mailing.status !== "draft") {
@@ -40,6 +42,7 @@ export async function startMailing(
     );
   }
 
+  await requireActiveMembers(db, mailing.listId);
   const letter = await loadLetterRow(db, mailing.letterId);
   const source = letterSource(letter);
   const compiled = compileOrReject(source, mailing.name, letter.id);
@@ -86,6 +89,27 @@ export async function startMailing(
 
   log.info("mailing started", { mailingId, total: started.total, links: compiled.links.length });
   return started;
+}
+
+/**
+ * Rejects a start that would send to nobody: a mailing, once started, can
+ * never be started again, so starting an empty list would only use it up.
+ */
+async function requireActiveMembers(db: D1Database, listId: number): Promise<void> {
+  const row = await db
+    .prepare(
+      `SELECT COUNT(*) AS count FROM list_members lm JOIN subscribers s ON s.id = lm.subscriber_id
+        WHERE lm.list_id = ? AND s.status = 'active'`,
+    )
+    .bind(listId)
+    .first<{ count: number }>();
+  if ((row?.count ?? 0) > 0) return;
+
+  throw new AppError(
+    422,
+    "list_empty",
+    `List ${listId} has no active subscribers. Import subscribers into it, then start the mailing.`,
+  );
 }
 
 async function loadLetterRow(db: D1Database, letterId: number): Promise<LetterRow> {
