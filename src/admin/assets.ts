@@ -168,6 +168,10 @@ export const PANEL_JS = `
         var fresh = template.content.firstElementChild;
         if (!fresh) throw new Error("empty response");
         element.replaceWith(fresh);
+        // A final status ends the refresh, and notices such as "Mailing started" no longer apply.
+        if (!fresh.hasAttribute("data-refresh-url")) {
+          document.querySelectorAll("[data-until-final]").forEach(function (notice) { notice.remove(); });
+        }
         startRefresh();
       })
       .catch(function (error) {
@@ -202,6 +206,13 @@ export const PANEL_JS = `
     if (!editor || !file) return;
     file.text().then(function (text) { editor.value = text; });
   });
+
+  // A notice in the URL is shown once: reloading or returning to the page does not repeat it.
+  var pageUrl = new URL(window.location.href);
+  if (pageUrl.searchParams.has("notice")) {
+    pageUrl.searchParams.delete("notice");
+    history.replaceState(history.state, "", pageUrl.pathname + pageUrl.search + pageUrl.hash);
+  }
 
   startRefresh();
 })();

@@ -15,7 +15,8 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../http/app";
 import { log } from "../log";
 import { readForm } from "./forms";
-import { Notice, renderPage } from "./layout";
+import { formatTime, Notice, renderPage } from "./layout";
+import { FAILED_LOGIN_WINDOW_MS, loginLimiter, MAX_FAILED_LOGINS } from "./login-limit";
 import { endSession, hasSession, startSession, tokenMatches } from "./session";
 
 const originCheck = csrf();
@@ -88,18 +89,28 @@ authRoutes.get("/login", async (c) => {
   return loginPage(c, { next: c.req.query("next") ?? "", loggedOut });
 });
 
-// NOTE: failed logins are logged but not rate-limited, so ADMIN_TOKEN must be
-// long and random (for example `openssl rand -base64 32`).
+// Failed logins are limited per client address, in memory of one isolate only
+// (see the NOTE in ./login-limit.ts).
 authRoutes.post("/login", async (c) => {
   const token = c.env.ADMIN_TOKEN;
   if (!token) return missingTokenPage(c);
 
+  const client = c.req.header("cf-connecting-ip") ?? "local";
+  const now = Date.now();
+  const retryAt = loginLimiter.retryAt(client, now);
+  if (retryAt !== null) {
+    log.warn("admin login rate-limited", { ip: client });
+    return tooManyFailuresPage(c, retryAt, now);
+  }
+
   const form = await readForm(c);
   if (!(await tokenMatches(form.token ?? "", token))) {
-    log.warn("admin login rejected", { ip: c.req.header("cf-connecting-ip") ?? null });
+    loginLimiter.recordFailure(client, now);
+    log.warn("admin login rejected", { ip: client });
     return loginPage(c, { next: form.next ?? "", failed: true });
   }
 
+  loginLimiter.reset(client);
   await startSession(c, token);
   log.info("admin login", {});
   return c.redirect(safeNext(form.next), 303);
@@ -156,6 +167,31 @@ function loginPage(c: Context<AppEnv>, state: LoginState) {
       </div>
     ),
   });
+}
+
+function tooManyFailuresPage(c: Context<AppEnv>, retryAt: number, now: number) {
+  const waitSeconds = Math.max(1, Math.ceil((retryAt - now) / 1000));
+  c.header("Retry-After", String(waitSeconds));
+  return renderPage(c, {
+    title: "Too many failed logins",
+    section: "none",
+    loggedIn: false,
+    status: 429,
+    body: (
+      <Notice kind="error" title="Too many failed logins">
+        <p>
+          {`${MAX_FAILED_LOGINS} logins from this address failed within ${FAILED_LOGIN_WINDOW_MS / 60_000} minutes, so logins are rejected for now. `}
+          Try again after <span id="retry-at">{formatTime(ceilToMinute(retryAt))}</span>
+          {` (in ${Math.ceil(waitSeconds / 60)} minutes).`}
+        </p>
+      </Notice>
+    ),
+  });
+}
+
+/** Rounds up, so the time shown at minute precision is never before the limit ends. */
+function ceilToMinute(ms: number): number {
+  return Math.ceil(ms / 60_000) * 60_000;
 }
 
 function missingTokenPage(c: Context<AppEnv>) {

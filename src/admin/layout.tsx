@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import type { Child, FC, PropsWithChildren } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../http/app";
+import { log } from "../log";
 import type { ApiProblem } from "./api";
 
 /** The section a page belongs to, highlighted in the navigation. */
@@ -111,11 +112,19 @@ export function setPageHeaders(c: Context<AppEnv>): void {
   c.header("Referrer-Policy", "same-origin");
 }
 
-/** A green, blue or red box with a heading and optional text. */
+/**
+ * A green, blue or red box with a heading and optional text. With
+ * `untilFinal`, the page script removes it once the live progress section
+ * reaches a final status.
+ */
 export const Notice: FC<
-  PropsWithChildren<{ kind: "success" | "info" | "error"; title: string }>
+  PropsWithChildren<{ kind: "success" | "info" | "error"; title: string; untilFinal?: boolean }>
 > = (props) => (
-  <div class={`notice ${props.kind}`} role={props.kind === "error" ? "alert" : "status"}>
+  <div
+    class={`notice ${props.kind}`}
+    role={props.kind === "error" ? "alert" : "status"}
+    data-until-final={props.untilFinal ? "" : undefined}
+  >
     <h3>{props.title}</h3>
     {props.children}
   </div>
@@ -145,15 +154,68 @@ export const ErrorBox: FC<{ problem: ApiProblem; title?: string }> = ({ problem,
   </Notice>
 );
 
-/** A coloured label for a mailing status or an issue severity. */
-export const Badge: FC<{ value: string }> = ({ value }) => (
-  <span class={`badge ${value}`}>{value}</span>
+/** A coloured label for a mailing status or an issue severity; `label` replaces the shown text. */
+export const Badge: FC<{ value: string; label?: string }> = ({ value, label }) => (
+  <span class={`badge ${value}`}>{label ?? value}</span>
 );
 
-/** Formats a Unix-ms time as `YYYY-MM-DD HH:MM UTC`, or a dash when absent. */
+/** Labels of the mailing statuses that src/mailings defines. */
+const STATUS_LABELS: Record<string, string> = {
+  draft: "draft",
+  wait: "waiting for its start time",
+  sending: "sending",
+  paused: "paused",
+  done: "done",
+  cancelled: "cancelled",
+};
+
+/** A mailing status badge with its label; the class keeps the raw status. */
+export const StatusBadge: FC<{ status: string }> = ({ status }) => (
+  <Badge value={status} label={STATUS_LABELS[status] ?? status} />
+);
+
+/** Text shown in place of a time that is not a valid Date. */
+export const INVALID_TIME = "invalid time";
+
+/**
+ * Formats a Unix-ms time as `YYYY-MM-DD HH:MM UTC`, or a dash when absent.
+ * A value that is no valid Date (not a finite number, or beyond ±8.64e15 ms)
+ * becomes `invalid time (<value>)` instead of throwing, so one bad row never
+ * breaks a page.
+ */
 export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "–";
-  return new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+
+  const time = typeof ms === "number" ? new Date(ms) : null;
+  if (!time || Number.isNaN(time.getTime())) return `${INVALID_TIME} (${String(ms)})`;
+
+  // toISOString writes years past 9999 as +YYYYYY, so split at the "T" instead of a fixed offset.
+  const [date, clock] = time.toISOString().split("T");
+  return `${date} ${clock.slice(0, 5)} UTC`;
+}
+
+/**
+ * Renders each item with `render`. An item whose rendering throws becomes a
+ * row that shows the error, and the error is logged, so the other rows still show.
+ */
+export function renderRows<T>(
+  items: T[],
+  columns: number,
+  render: (item: T) => Child,
+  describe: (item: T) => Record<string, unknown>,
+): Child[] {
+  return items.map((item) => {
+    try {
+      return render(item);
+    } catch (error) {
+      log.error("admin row rendering failed", { ...describe(item), error: String(error) });
+      return (
+        <tr class="row-error">
+          <td colspan={columns}>{`This row could not be shown: ${String(error)}`}</td>
+        </tr>
+      );
+    }
+  });
 }
 
 /** Formats a ratio as a percentage with one decimal. */
@@ -163,5 +225,5 @@ export function formatPercent(ratio: number): string {
 
 /** Formats a number with thousands separators. */
 export function formatCount(value: number): string {
-  return value.toLocaleString("en-US");
+  return typeof value === "number" ? value.toLocaleString("en-US") : "–";
 }

@@ -13,13 +13,14 @@ import type { ListSummary } from "../subscribers/lists";
 import { callApi, requireApi, type ApiProblem } from "./api";
 import { FieldErrors, labelDetails, readForm, startTimeField, type FormFields } from "./forms";
 import {
-  Badge,
   ErrorBox,
   formatCount,
   formatTime,
   Notice,
   renderFragment,
   renderPage,
+  renderRows,
+  StatusBadge,
 } from "./layout";
 
 /** A mailing as GET /api/mailings returns it. */
@@ -54,6 +55,13 @@ const STATE_ORDER = [
 
 /** Statuses whose page refreshes its progress. */
 const LIVE_STATUSES = new Set(["wait", "sending", "paused"]);
+
+/**
+ * The API stores startAt = createdAt when a mailing is created without a
+ * start time, so only a startAt later than createdAt by more than this
+ * margin counts as an explicit start time.
+ */
+const EXPLICIT_START_MARGIN_MS = 60_000;
 
 /** Milliseconds between two refreshes of a live mailing's progress. */
 const REFRESH_MS = 2000;
@@ -287,27 +295,46 @@ const MailingsTable: FC<{ mailings: Mailing[] }> = ({ mailings }) => (
       </tr>
     </thead>
     <tbody>
-      {mailings.map((mailing) => (
-        <tr>
-          <td>
-            <a href={`/admin/mailings/${mailing.id}`}>{mailing.name}</a>
-          </td>
-          <td>
-            <Badge value={mailing.status} />
-          </td>
-          <td class="num">{mailing.status === "draft" ? "–" : formatCount(mailing.total)}</td>
-          <td>{formatTime(mailing.startAt)}</td>
-          <td>{formatTime(mailing.finishedAt)}</td>
-          <td>
-            {mailing.status !== "draft" && (
-              <a href={`/admin/mailings/${mailing.id}/stats`}>Statistics</a>
-            )}
-          </td>
-        </tr>
-      ))}
+      {renderRows(
+        mailings,
+        6,
+        (mailing) => (
+          <tr>
+            <td>
+              <a href={`/admin/mailings/${mailing.id}`}>{mailing.name}</a>
+            </td>
+            <td>
+              <StatusBadge status={mailing.status} />
+            </td>
+            <td class="num">{mailing.status === "draft" ? "–" : formatCount(mailing.total)}</td>
+            <td>{startText(mailing)}</td>
+            <td>{formatTime(mailing.finishedAt)}</td>
+            <td>
+              {mailing.status !== "draft" && (
+                <a href={`/admin/mailings/${mailing.id}/stats`}>Statistics</a>
+              )}
+            </td>
+          </tr>
+        ),
+        (mailing) => ({ mailingId: mailing.id }),
+      )}
     </tbody>
   </table>
 );
+
+/**
+ * Describes the start of a mailing: startedAt once sending began, else startAt when it
+ * was set explicitly, else "when started" for a draft, and for a started
+ * mailing that has not sent yet, the next scheduler run.
+ */
+function startText(mailing: Mailing): string {
+  if (mailing.startedAt !== null && mailing.startedAt !== undefined) {
+    return formatTime(mailing.startedAt);
+  }
+  const explicit = mailing.startAt - mailing.createdAt > EXPLICIT_START_MARGIN_MS;
+  if (explicit || !Number.isFinite(mailing.startAt)) return `at ${formatTime(mailing.startAt)}`;
+  return mailing.status === "draft" ? "when started" : "at the next scheduler run";
+}
 
 interface MailingPageState {
   notice?: string | null;
@@ -340,7 +367,7 @@ async function mailingPage(c: Context<AppEnv>, id: number, state: MailingPageSta
         </p>
         <h1>{mailing.name}</h1>
         {notice && (
-          <Notice kind="success" title={notice}>
+          <Notice kind="success" title={notice} untilFinal={state.notice === "start"}>
             {state.notice === "created" && <p>Check the details, then start it.</p>}
           </Notice>
         )}
@@ -370,8 +397,8 @@ async function mailingPage(c: Context<AppEnv>, id: number, state: MailingPageSta
               </td>
             </tr>
             <tr>
-              <th>Start time</th>
-              <td>{formatTime(mailing.startAt)}</td>
+              <th>{mailing.startedAt ? "Started" : "Start time"}</th>
+              <td id="start-time">{startText(mailing)}</td>
             </tr>
             <tr>
               <th>Pacing</th>
@@ -420,7 +447,7 @@ const Progress: FC<{ mailing: Mailing; counts: DeliveryCounts }> = ({ mailing, c
       data-refresh-ms={live ? String(REFRESH_MS) : undefined}
     >
       <h2>
-        Progress <Badge value={mailing.status} />
+        Progress <StatusBadge status={mailing.status} />
       </h2>
       {mailing.pausedReason && mailing.status === "paused" && (
         <p>

@@ -9,7 +9,7 @@ import type { AppEnv } from "../http/app";
 import { MACHINE_DELAY_MS } from "../tracking/machine";
 import type { HourStats, LinkStats, MailingStats } from "../tracking/stats";
 import { requireApi } from "./api";
-import { Badge, formatCount, formatPercent, formatTime, renderPage } from "./layout";
+import { StatusBadge, formatCount, formatPercent, formatTime, renderPage } from "./layout";
 
 export const statsPages = new Hono<AppEnv>();
 
@@ -31,7 +31,7 @@ statsPages.get("/mailings/:id{[0-9]+}/stats", async (c) => {
           <a href={`/admin/mailings/${id}`}>{stats.name}</a> /
         </p>
         <h1>
-          Statistics <Badge value={stats.status} />
+          Statistics <StatusBadge status={stats.status} />
         </h1>
         <Figures stats={stats} />
         <h2>People and machines</h2>
