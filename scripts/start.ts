@@ -126,9 +126,20 @@ async function printUrls(
   console.log(lines.join("\n"));
 }
 
+/** Says which setting picks a port that turned out to be in use. */
+function explainPortInUse(message: string): string | null {
+  const port = /(?:EADDRINUSE[^\d]*|Address already in use \()[\d.:[\]]*?:(\d+)/.exec(message)?.[1];
+  if (!port) return null;
+
+  const smtpPort = process.env.SMTP_PORT || "2525";
+  const setting = port === smtpPort ? "SMTP_PORT" : "PORT";
+  return `Port ${port} is already in use by another program. Stop that program, or choose a free port: ${setting}=<port> npm start`;
+}
+
 try {
   await main();
 } catch (error) {
-  console.error(`trickle: ${error instanceof Error ? error.message : error}`);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`trickle: ${explainPortInUse(message) ?? message}`);
   process.exit(1);
 }
