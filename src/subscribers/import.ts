@@ -53,7 +53,10 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
 }
 
-/** An existing subscriber in the file whose status keeps them from receiving mail. */
+/**
+ * A subscriber in the file whose status keeps them from receiving mail: an
+ * existing suppressed subscriber, or a new one created from `suppressions`.
+ */
 export interface SuppressedSubscriber {
   line?: number;
   email: string;
@@ -66,7 +69,10 @@ export interface ImportResult {
   created: number;
   /** Existing subscribers whose names and attributes were updated from the file. */
   updated: number;
-  /** Existing subscribers that stay suppressed (unsubscribed, bounced, complained). */
+  /**
+   * Subscribers that stay suppressed (unsubscribed, bounced, complained):
+   * existing ones, and new ones whose address is in `suppressions`.
+   */
   suppressed: SuppressedSubscriber[];
   /** Memberships of the list that did not exist before. */
   addedToList: number;
@@ -95,7 +101,10 @@ export class ImportIncompleteError extends Error {
 /**
  * Upserts `rows` into subscribers and adds each to list `listId`.
  *
- * A new email creates an active subscriber. An existing subscriber gets the
+ * A new email creates an active subscriber, unless the address is in
+ * `suppressions` because a suppressed subscriber with it was deleted: then
+ * the subscriber is created with the stored status and reason, counted as
+ * created and listed as suppressed. An existing subscriber gets the
  * file's names (only for name columns the file has) and the file's
  * attributes merged over the stored ones. Their status never changes, so a
  * suppressed address stays suppressed and is listed in the result. Rows with
@@ -231,8 +240,9 @@ function groupChunks(chunks: Chunk[], maxRows: number): Chunk[][] {
 
 /**
  * Builds the three statements for one chunk, in this order: update existing
- * subscribers (returning their status), insert new ones, add memberships.
- * The update runs first so that it never touches rows this chunk creates.
+ * subscribers, insert new ones, add memberships. The update and the insert
+ * return the email and status of each row they write. The update runs first
+ * so that it never touches rows this chunk creates.
  */
 function chunkStatements(
   db: D1Database,
@@ -256,16 +266,21 @@ function chunkStatements(
   // SELECT ("Parsing Ambiguity" in https://sqlite.org/lang_upsert.html).
   const insert = db
     .prepare(
-      `INSERT INTO subscribers (email, first_name, last_name, attributes, status, created_at)
+      `INSERT INTO subscribers (email, first_name, last_name, attributes,
+                                status, status_reason, status_changed_at, created_at)
        SELECT incoming.value ->> 'email',
               coalesce(incoming.value ->> 'firstName', ''),
               coalesce(incoming.value ->> 'lastName', ''),
               coalesce(incoming.value -> 'attributes', '{}'),
-              'active',
+              coalesce(suppressions.status, 'active'),
+              suppressions.reason,
+              CASE WHEN suppressions.email IS NULL THEN NULL ELSE ?2 END,
               ?2
        FROM json_each(?1) AS incoming
+       LEFT JOIN suppressions ON suppressions.email = incoming.value ->> 'email'
        WHERE true
-       ON CONFLICT (email) DO NOTHING`,
+       ON CONFLICT (email) DO NOTHING
+       RETURNING email, status`,
     )
     .bind(json, now);
 
@@ -283,18 +298,24 @@ function chunkStatements(
   return [update, insert, addMembers];
 }
 
+interface WrittenRow {
+  email: string;
+  status: SubscriberStatus;
+}
+
 function addOutcomes(
   result: ImportResult,
   outcomes: D1Result[],
   lineByEmail: Map<string, number | undefined>,
 ): void {
   for (let index = 0; index < outcomes.length; index += 3) {
-    const updated = outcomes[index].results as { email: string; status: SubscriberStatus }[];
+    const updated = outcomes[index].results as WrittenRow[];
+    const created = outcomes[index + 1].results as WrittenRow[];
     result.updated += updated.length;
-    result.created += outcomes[index + 1].meta.changes;
+    result.created += created.length;
     result.addedToList += outcomes[index + 2].meta.changes;
 
-    for (const { email, status } of updated) {
+    for (const { email, status } of [...updated, ...created]) {
       if (status !== "active")
         result.suppressed.push({ line: lineByEmail.get(email), email, status });
     }

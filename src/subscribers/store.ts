@@ -51,15 +51,35 @@ export async function unsubscribeSubscriber(db: D1Database, id: number, now = Da
  * Deletes subscriber `id` with their list memberships, deliveries, clicks
  * and opens, in one atomic batch. Throws AppError 404 when missing.
  *
- * NOTE: deletion removes the address, so an import that contains it again
- * creates an active subscriber, even one who had unsubscribed. To stop mail
- * for good, unsubscribe instead of deleting.
+ * A subscriber who is not active (unsubscribed, bounced, complained) leaves
+ * their email, status and reason in `suppressions`, written in the same
+ * batch. An import that contains the address again creates the subscriber
+ * with that status, so deleting never turns a suppressed address back on.
+ * Deleting an active subscriber leaves no trace, so a later import creates
+ * them active.
+ *
+ * NOTE: no API removes a row of `suppressions`. To mail such an address
+ * again, delete its row in D1 by hand.
  */
-export async function deleteSubscriber(db: D1Database, id: number): Promise<void> {
+export async function deleteSubscriber(
+  db: D1Database,
+  id: number,
+  now = Date.now(),
+): Promise<void> {
   // Clicks and opens have no foreign key to subscribers. The other tables are
   // cleared explicitly as well, so the result does not depend on whether
-  // PRAGMA foreign_keys is on.
+  // PRAGMA foreign_keys is on. The suppression is written before the
+  // subscriber row is deleted, because it is copied from that row.
   const outcomes = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO suppressions (email, status, reason, created_at)
+         SELECT email, status, status_reason, ?2 FROM subscribers
+          WHERE id = ?1 AND status <> 'active'
+         ON CONFLICT (email) DO UPDATE
+            SET status = excluded.status, reason = excluded.reason, created_at = excluded.created_at`,
+      )
+      .bind(id, now),
     db.prepare("DELETE FROM clicks WHERE subscriber_id = ?").bind(id),
     db.prepare("DELETE FROM opens WHERE subscriber_id = ?").bind(id),
     db.prepare("DELETE FROM deliveries WHERE subscriber_id = ?").bind(id),

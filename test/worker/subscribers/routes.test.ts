@@ -463,6 +463,63 @@ describe("single subscribers", () => {
     expect(members?.n).toBe(0);
   });
 
+  it("keeps an unsubscribe after a delete", async () => {
+    const { listId, email, id } = await importOne();
+    expect((await api(`/subscribers/${id}/unsubscribe`, { method: "POST" })).status).toBe(200);
+    expect((await api(`/subscribers/${id}`, { method: "DELETE" })).status).toBe(204);
+
+    const response = await postCsv(listId, `email,first_name\n${email},Eve\n`);
+
+    expect(response.status).toBe(200);
+    const body = await response.json<ImportResponse>();
+    expect(body.created).toBe(1);
+    expect(body.suppressed).toBe(1);
+    expect(body.suppressedSubscribers).toEqual([{ line: 2, email, status: "unsubscribed" }]);
+    const row = await env.DB.prepare(
+      "SELECT status, status_reason FROM subscribers WHERE email = ?",
+    )
+      .bind(email)
+      .first<{ status: string; status_reason: string }>();
+    expect(row?.status).toBe("unsubscribed");
+    expect(row?.status_reason).toBe("unsubscribed by the operator");
+  });
+
+  it.each(["bounced", "complained"])("keeps a %s status after a delete", async (status) => {
+    const { listId, email, id } = await importOne();
+    await env.DB.prepare("UPDATE subscribers SET status = ?, status_reason = ? WHERE id = ?")
+      .bind(status, `${status} in a test`, id)
+      .run();
+    expect((await api(`/subscribers/${id}`, { method: "DELETE" })).status).toBe(204);
+
+    const suppression = await env.DB.prepare(
+      "SELECT status, reason FROM suppressions WHERE email = ?",
+    )
+      .bind(email)
+      .first<{ status: string; reason: string }>();
+    expect(suppression).toEqual({ status, reason: `${status} in a test` });
+
+    const body = await (await postCsv(listId, `email\n${email}\n`)).json<ImportResponse>();
+    expect(body.suppressedSubscribers).toEqual([{ line: 2, email, status }]);
+  });
+
+  it("creates a deleted active subscriber active again", async () => {
+    const { listId, email, id } = await importOne();
+    expect((await api(`/subscribers/${id}`, { method: "DELETE" })).status).toBe(204);
+
+    const suppression = await env.DB.prepare("SELECT email FROM suppressions WHERE email = ?")
+      .bind(email)
+      .first();
+    expect(suppression).toBeNull();
+
+    const body = await (await postCsv(listId, `email\n${email}\n`)).json<ImportResponse>();
+    expect(body.created).toBe(1);
+    expect(body.suppressed).toBe(0);
+    const row = await env.DB.prepare("SELECT status FROM subscribers WHERE email = ?")
+      .bind(email)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("active");
+  });
+
   it.each([
     ["GET", ""],
     ["DELETE", ""],
