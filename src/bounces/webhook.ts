@@ -7,14 +7,14 @@
  *
  * signed with HMAC-SHA-256 of the raw body under WEBHOOK_SECRET, sent as
  * `X-Trickle-Signature: sha256=<hex>`. The signature is checked before the
- * body is parsed.
+ * body is parsed. Without WEBHOOK_SECRET the route answers 404.
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ConfigError } from "../env";
 import type { AppEnv } from "../http/app";
 import { AppError } from "../http/errors";
 import { validationHook } from "../http/validation";
+import { log } from "../log";
 import { bounceKind, recordBounce } from "./record";
 
 export const SIGNATURE_HEADER = "X-Trickle-Signature";
@@ -39,12 +39,26 @@ const notificationSchema = z.object({
 
 export const bounceHookRoutes = new Hono<AppEnv>();
 
+// Set after the first request to the unconfigured webhook in this isolate,
+// so a provider that keeps posting produces one warning, not one per request.
+let warnedNotConfigured = false;
+
+function warnNotConfiguredOnce() {
+  if (warnedNotConfigured) return;
+  warnedNotConfigured = true;
+  log.warn("bounce webhook not configured", { setting: "WEBHOOK_SECRET" });
+}
+
 bounceHookRoutes.post("/bounces", async (c) => {
   const secret = c.env.WEBHOOK_SECRET;
   if (!secret) {
-    throw new ConfigError(
-      "WEBHOOK_SECRET",
-      "Secret WEBHOOK_SECRET is missing. Set it with `wrangler secret put WEBHOOK_SECRET`, or in .dev.vars for local development.",
+    // The webhook is optional, so an unset secret means it is turned off,
+    // not that the Worker is misconfigured.
+    warnNotConfiguredOnce();
+    throw new AppError(
+      404,
+      "webhook_not_configured",
+      "The bounce webhook is not configured. Set WEBHOOK_SECRET with `wrangler secret put WEBHOOK_SECRET` (or in .dev.vars for local development) to enable it.",
     );
   }
 

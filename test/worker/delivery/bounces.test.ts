@@ -3,7 +3,7 @@
  * handler that records them, and the signed webhook.
  */
 import { createExecutionContext, env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { parseReport } from "../../../src/bounces/report";
 import worker from "../../../src/index";
 import { buildArf, buildDsn, headerSection, inboundEmail } from "./reports";
@@ -379,14 +379,28 @@ describe("bounce webhook", () => {
     expect(response.body.errors[0].code).toBe("invalid_json");
   });
 
-  it("fails with 500 naming WEBHOOK_SECRET when it is not set", async () => {
-    const response = await post(
-      JSON.stringify({ type: "complaint", email: "a@example.org" }),
-      undefined,
-      "",
-    );
+  it("answers 404 naming WEBHOOK_SECRET when it is not set", async () => {
+    const { subscribers, emails } = await claimedMailing(1);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const body = JSON.stringify({ type: "complaint", email: emails[0] });
 
-    expect(response.status).toBe(500);
-    expect(response.body.errors[0].message).toContain("WEBHOOK_SECRET");
+    try {
+      const first = await post(body, undefined, "");
+      const second = await post(body, undefined, "");
+
+      for (const response of [first, second]) {
+        expect(response.status).toBe(404);
+        expect(response.body.errors[0].code).toBe("webhook_not_configured");
+        expect(response.body.errors[0].message).toContain("not configured");
+        expect(response.body.errors[0].message).toContain("wrangler secret put WEBHOOK_SECRET");
+      }
+      expect(errors).not.toHaveBeenCalled();
+      expect(warnings.mock.calls.length).toBeLessThanOrEqual(1);
+      expect(await subscriberStatus(subscribers[0].id)).toBe("active");
+    } finally {
+      errors.mockRestore();
+      warnings.mockRestore();
+    }
   });
 });
