@@ -2,9 +2,10 @@
  * Trickle's Worker: `fetch` serves the public tracking routes, the JSON API
  * and the admin panel; `scheduled` picks due mailings and queues batches;
  * `queue` sends those batches and records tracking events; `email` records
- * the bounces and complaints that Email Routing hands over.
+ * the bounces and complaints that Email Routing hands over and acts on
+ * unsubscribe requests sent to the List-Unsubscribe mailto address.
  */
-import { handleBounceEmail } from "./bounces/email";
+import { handleInboundEmail } from "./bounces/email";
 import { app } from "./http/app";
 import type { Env } from "./env";
 import { runScheduler } from "./scheduler";
@@ -24,6 +25,6 @@ export default {
   },
 
   async email(message, env) {
-    await handleBounceEmail(message, env);
+    await handleInboundEmail(message, env);
   },
 } satisfies ExportedHandler<Env, SendMessage | TrackingEvent>;

@@ -11,7 +11,7 @@
  * its header section only (`text/rfc822-headers`); its Message-ID and
  * Return-Path tie the report to a delivery.
  */
-import PostalMime, { addressParser, type Attachment } from "postal-mime";
+import PostalMime, { addressParser, type Attachment, type Email } from "postal-mime";
 
 /** One recipient of a delivery status notification. */
 export interface ReportedRecipient {
@@ -56,13 +56,26 @@ const MAX_FIELD_LENGTH = 1000;
  * Parses a raw message; returns null when it is neither a delivery status
  * notification nor a feedback report.
  */
-export async function parseReport(
-  raw: string | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array>,
-): Promise<BounceReport | null> {
-  const email = await PostalMime.parse(raw, {
-    attachmentEncoding: "utf8",
-    forceRfc822Attachments: true,
-  });
+export async function parseReport(raw: RawInboundEmail): Promise<BounceReport | null> {
+  return reportFromEmail(await parseInboundEmail(raw));
+}
+
+/** A raw RFC 5322 message, whole or as the stream Email Routing hands over. */
+export type RawInboundEmail = string | ArrayBuffer | Uint8Array | ReadableStream<Uint8Array>;
+
+/**
+ * Parses a raw message with postal-mime, keeping parts as text and attached
+ * messages as attachments, as `reportFromEmail` expects.
+ */
+export function parseInboundEmail(raw: RawInboundEmail): Promise<Email> {
+  return PostalMime.parse(raw, { attachmentEncoding: "utf8", forceRfc822Attachments: true });
+}
+
+/**
+ * Reads a message parsed by `parseInboundEmail` as a report; returns null
+ * when it is neither a delivery status notification nor a feedback report.
+ */
+export function reportFromEmail(email: Email): BounceReport | null {
   const partOf = (types: string[]) =>
     email.attachments.find((part) => types.includes(part.mimeType.toLowerCase()));
 

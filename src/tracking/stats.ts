@@ -3,7 +3,7 @@
  * one `db.batch`. Human and machine hits are counted apart; rates use human
  * hits only.
  */
-import { unsubscribeReason } from "./unsubscribe";
+import { UNSUBSCRIBE_CHANNELS, unsubscribeReason } from "./unsubscribe";
 
 /** Total and unique (distinct subscribers) counts of clicks or opens. */
 export interface HitCounts {
@@ -76,7 +76,7 @@ export interface MailingStats {
   clickRate: number;
   /** Human unique clickers / human unique openers, or 0 without opens. */
   clickToOpenRate: number;
-  /** Subscribers whose current status is unsubscribed through this mailing's link. */
+  /** Subscribers whose current status is unsubscribed through this mailing's link or mailto address. */
   unsubscribes: number;
   links: LinkStats[];
   variants: VariantStats[];
@@ -99,9 +99,11 @@ export async function getMailingStats(
     hitCountsStatement(db, "clicks", mailingId),
     db
       .prepare(
-        `SELECT COUNT(*) AS n FROM subscribers WHERE status = 'unsubscribed' AND status_reason = ?`,
+        `SELECT COUNT(*) AS n FROM subscribers
+          WHERE status = 'unsubscribed'
+            AND status_reason IN (${UNSUBSCRIBE_CHANNELS.map(() => "?").join(", ")})`,
       )
-      .bind(unsubscribeReason(mailingId)),
+      .bind(...UNSUBSCRIBE_CHANNELS.map((channel) => unsubscribeReason(mailingId, channel))),
     linksStatement(db, mailingId),
     variantsStatement(db, mailingId),
     hoursStatement(db, mailingId),

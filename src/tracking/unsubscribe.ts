@@ -1,6 +1,6 @@
 /**
- * Unsubscribing through a mailing's signed link: the data shown on the
- * confirmation page and the change itself.
+ * Unsubscribing through a mailing's signed link or its mailto address: the
+ * data shown on the confirmation page and the change itself.
  */
 
 /** Data about the recipient and the mailing shown on the unsubscribe page. */
@@ -43,11 +43,21 @@ export async function loadUnsubscribeContext(
 }
 
 /**
- * Returns the `status_reason` stored when a subscriber unsubscribes through a
- * mailing's link; statistics count unsubscribes of a mailing by it.
+ * How a request to unsubscribe arrived: the signed /u/ link (a click or a
+ * one-click POST) or an email to the List-Unsubscribe mailto address.
  */
-export function unsubscribeReason(mailingId: number): string {
-  return `unsubscribe link in mailing ${mailingId}`;
+export type UnsubscribeChannel = "link" | "mailto";
+
+/** Every channel, for statistics that count the unsubscribes of a mailing. */
+export const UNSUBSCRIBE_CHANNELS: readonly UnsubscribeChannel[] = ["link", "mailto"];
+
+/**
+ * Returns the `status_reason` stored when a subscriber unsubscribes through a
+ * mailing's link or mailto address; statistics count unsubscribes of a
+ * mailing by it.
+ */
+export function unsubscribeReason(mailingId: number, channel: UnsubscribeChannel = "link"): string {
+  return `unsubscribe ${channel} in mailing ${mailingId}`;
 }
 
 /** The outcome of one unsubscribe request. */
@@ -69,6 +79,7 @@ export async function unsubscribe(
   mailingId: number,
   subscriberId: number,
   now: number,
+  channel: UnsubscribeChannel = "link",
 ): Promise<UnsubscribeResult> {
   const [statusResult, skipResult] = await db.batch([
     db
@@ -77,7 +88,7 @@ export async function unsubscribe(
             SET status = 'unsubscribed', status_reason = ?, status_changed_at = ?
           WHERE id = ? AND status = 'active'`,
       )
-      .bind(unsubscribeReason(mailingId), now, subscriberId),
+      .bind(unsubscribeReason(mailingId, channel), now, subscriberId),
     // Rows in 'sending' are already with the SMTP relay, so they are left alone.
     db
       .prepare(
