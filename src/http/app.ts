@@ -8,7 +8,7 @@ import { ConfigError, type Env } from "../env";
 import { log } from "../log";
 import { AppError, errorBody } from "./errors";
 import { apiRoutes } from "./api";
-import { trackingRoutes } from "../tracking/routes";
+import { notFound as publicNotFound, trackingRoutes } from "../tracking/routes";
 import { bounceHookRoutes } from "../bounces/webhook";
 import { adminRoutes } from "../admin/routes";
 
@@ -26,7 +26,7 @@ app.notFound((c) => {
   if (c.req.path.startsWith("/api/")) {
     return c.json(errorBody(new AppError(404, "not_found", `No route for ${c.req.path}.`)), 404);
   }
-  return c.text("Not found", 404);
+  return publicNotFound();
 });
 
 app.onError((error, c) => {
