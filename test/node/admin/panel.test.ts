@@ -449,6 +449,10 @@ describe("admin panel in Chromium", () => {
       await Promise.all([page.waitForURL(/notice=created/), page.click("#mailing-form button")]);
       state.mailingId = Number(/\/admin\/mailings\/(\d+)/.exec(page.url())![1]);
       await screenshot("06-mailing-draft");
+      // A draft created without a start time starts when it is started.
+      expect(await page.textContent("#start-time")).toBe("when started");
+      // The page script drops the notice from the URL, so a reload does not repeat it.
+      await expect.poll(() => page.url()).toBe(`${stack.url}/admin/mailings/${state.mailingId}`);
 
       // Dismissing the dialog starts nothing.
       const dismissed = answerNextDialog(false);
@@ -474,7 +478,14 @@ describe("admin panel in Chromium", () => {
       expect(await page.textContent("#delivery-counts td[data-state=sent]")).toBe("196");
       expect(await page.textContent("#delivery-counts td[data-state=failed]")).toBe("0");
       expect(stack.mailbox.messages.length).toBe(196);
+      // The start notice no longer applies once the mailing is done.
+      expect(await page.locator(".notice.success").count()).toBe(0);
       await screenshot("08-mailing-done");
+
+      await page.reload();
+      expect(await page.locator(".notice").count()).toBe(0);
+      expect(await page.textContent("table.details tr:has(#start-time) th")).toBe("Started");
+      expect(await page.textContent("#start-time")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
     },
     SEND_TIMEOUT_MS + 60_000,
   );
@@ -506,12 +517,16 @@ describe("admin panel in Chromium", () => {
       page.waitForURL(/notice=resume/),
       page.click("form[action$='/resume'] button"),
     ]);
-    expect(await page.getAttribute("#progress", "data-status")).toBe("sending");
+    // A mailing paused before the scheduler first claimed it goes back to waiting.
+    const resumed = await page.getAttribute("#progress", "data-status");
+    expect(["wait", "sending"]).toContain(resumed);
+    const label = resumed === "wait" ? "waiting for its start time" : "sending";
+    expect(await page.textContent("#progress h2 .badge")).toBe(label);
 
     const dismissed = answerNextDialog(false);
     await page.click("form[action$='/cancel'] button");
     expect(await dismissed).toContain("Cancel this mailing?");
-    expect(await page.getAttribute("#progress", "data-status")).toBe("sending");
+    expect(await page.getAttribute("#progress", "data-status")).toBe(resumed);
 
     const accepted = answerNextDialog(true);
     await Promise.all([
@@ -621,6 +636,33 @@ describe("admin panel in Chromium", () => {
     await page.goto(`${stack.url}/admin/mailings`);
     expect(new URL(page.url()).pathname).toBe("/admin/login");
   }, 30_000);
+
+  it("rate-limits failed logins per address", async () => {
+    const login = (ip: string) =>
+      fetch(`${stack.url}/admin/login`, {
+        method: "POST",
+        redirect: "manual",
+        headers: {
+          origin: stack.url,
+          "content-type": "application/x-www-form-urlencoded",
+          "cf-connecting-ip": ip,
+        },
+        body: "token=wrong-token&next=",
+      });
+
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect((await login("203.0.113.7")).status, `attempt ${attempt}`).toBe(401);
+    }
+    const limited = await login("203.0.113.7");
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(9 * 60);
+    const text = await limited.text();
+    expect(text).toContain("Too many failed logins");
+    expect(text).toMatch(/Try again after <span id="retry-at">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+
+    // Another address still gets the ordinary answer.
+    expect((await login("203.0.113.8")).status).toBe(401);
+  });
 
   it("requests nothing from other hosts", () => {
     expect(foreignRequests).toEqual([]);
