@@ -660,7 +660,7 @@ describe("admin panel in Chromium", () => {
     expect(text).toContain("Too many failed logins");
     expect(text).toMatch(/Try again after <span id="retry-at">\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
 
-    // Another address still gets the ordinary answer.
+    // Another address still gets the ordinary 401 response.
     expect((await login("203.0.113.8")).status).toBe(401);
   });
 
