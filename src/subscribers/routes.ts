@@ -82,6 +82,7 @@ subscriberRoutes.post(
       updated: result.updated,
       invalid: parsed.counts.invalid,
       duplicates: parsed.counts.duplicates,
+      warnings: parsed.warnings.map((warning) => warning.code),
     });
 
     return c.json({
@@ -94,6 +95,7 @@ subscriberRoutes.post(
       invalid: parsed.invalid.slice(0, MAX_REPORTED_ROWS),
       duplicates: parsed.duplicates.slice(0, MAX_REPORTED_ROWS),
       suppressedSubscribers: result.suppressed.slice(0, MAX_REPORTED_ROWS),
+      warnings: parsed.warnings,
       counts: parsed.counts,
       columns: parsed.columns,
       delimiter: parsed.delimiter,

@@ -28,6 +28,8 @@ export interface ColumnLayout {
   lastNameIndex: number | null;
   /** Attribute key for each remaining column index. */
   attributeIndexes: { index: number; key: string }[];
+  /** Later columns whose header also names an email column; they are stored as attributes. */
+  extraEmailIndexes: number[];
 }
 
 /** Finds the subscriber fields in `headers`; returns null when no column contains emails. */
@@ -60,6 +62,9 @@ export function mapColumns(headers: string[]): ColumnLayout | null {
     firstNameIndex,
     lastNameIndex,
     attributeIndexes,
+    extraEmailIndexes: compact.flatMap((name, index) =>
+      index !== emailIndex && EMAIL_HEADERS.has(name) ? [index] : [],
+    ),
   };
 }
 

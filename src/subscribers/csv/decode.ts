@@ -7,8 +7,8 @@ import type { CsvFileError } from "./types";
 
 /**
  * A file where more than one byte in this many is NUL is binary or UTF-16.
- * A file with fewer NULs is read as text, and parsing removes the NULs from
- * each value.
+ * A file with fewer NULs is read as text. Parsing then rejects a row with a
+ * NUL in its email and removes NULs from other values with a warning.
  */
 const NUL_RATIO_LIMIT = 10;
 

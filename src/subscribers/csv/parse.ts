@@ -11,6 +11,7 @@ import type {
   CsvCounts,
   CsvFileError,
   CsvParseResult,
+  CsvWarning,
   DuplicateRow,
   InvalidRow,
   SubscriberRow,
@@ -24,6 +25,8 @@ export const MAX_NAME_LENGTH = 256;
 export const MAX_ATTRIBUTE_LENGTH = 1024;
 
 const HEADER_EXAMPLE = "email,first_name,last_name";
+/** Maximum line numbers written into a warning message; the `lines` field has them all. */
+const MAX_LINES_IN_MESSAGE = 10;
 // Excel writes "sep=;" as the first line to name the delimiter of the file.
 const SEPARATOR_DIRECTIVE = /^sep=([,;\t|])\s*?(?:\r\n|\n|\r|$)/i;
 
@@ -35,6 +38,12 @@ const SEPARATOR_DIRECTIVE = /^sep=([,;\t|])\s*?(?:\r\n|\n|\r|$)/i;
  * normalised and validated. Rows with an invalid value or an email seen
  * earlier in the file are skipped and reported with the line where they
  * start. A problem with the whole file returns `ok: false` and no rows.
+ *
+ * A file that passes the NUL check of `decodeCsvInput` is read as text. A
+ * NUL in an email cell makes the row invalid, because it is no part of an
+ * address. NULs elsewhere are removed from the values, and a
+ * `csv_nul_removed` warning lists their lines. A second email column is
+ * stored as an attribute, with a `csv_duplicate_email_column` warning.
  */
 export function parseSubscriberCsv(input: string | ArrayBuffer | Uint8Array): CsvParseResult {
   const decoded = decodeCsvInput(input);
@@ -76,9 +85,13 @@ function parseRecords(
   if (!layout) return fileError(noEmailColumnError(headers, header.line));
 
   const body = new RowCollector(layout, headers.length, delimiter);
+  if (hasNul(header)) body.nulLines.push(header.line);
   while (!reader.done()) body.add(reader.readRecord());
 
   if (body.counts.records === 0) return fileError(noRowsError(header.line));
+
+  const warnings = duplicateEmailWarnings(layout, headers, header.line);
+  if (body.nulLines.length > 0) warnings.push(nulRemovedWarning(body.nulLines));
 
   body.counts.lines = reader.lineCount();
   return {
@@ -88,6 +101,7 @@ function parseRecords(
     rows: body.rows,
     invalid: body.invalid,
     duplicates: body.duplicates,
+    warnings,
     counts: body.counts,
   };
 }
@@ -105,6 +119,8 @@ class RowCollector {
     invalid: 0,
     duplicates: 0,
   };
+  /** Lines of kept and blank records that had NULs removed from their values. */
+  readonly nulLines: number[] = [];
   private readonly firstLineByEmail = new Map<string, number>();
 
   constructor(
@@ -115,12 +131,14 @@ class RowCollector {
 
   add(record: CsvRecord): void {
     if (isBlank(record)) {
+      if (hasNul(record)) this.nulLines.push(record.line);
       this.counts.blank++;
       return;
     }
     this.counts.records++;
 
-    const rawEmail = cleanValue(record.fields[this.layout.emailIndex] ?? "");
+    // NULs stay in the email cell, so normalizeEmail rejects the row.
+    const rawEmail = (record.fields[this.layout.emailIndex] ?? "").trim();
     const problem = this.findRecordProblem(record);
     if (problem) return this.reject(record.line, rawEmail, problem);
 
@@ -140,6 +158,7 @@ class RowCollector {
     this.firstLineByEmail.set(email.email, record.line);
     this.rows.push(row);
     this.counts.valid++;
+    if (hasNul(record)) this.nulLines.push(record.line);
   }
 
   /** Returns why the record's shape is wrong, or null. */
@@ -197,6 +216,10 @@ function cleanValue(value: string): string {
   return value.replaceAll("\0", "").trim();
 }
 
+function hasNul(record: CsvRecord): boolean {
+  return record.fields.some((field) => field.includes("\0"));
+}
+
 function isBlank(record: CsvRecord): boolean {
   return record.fields.every((field) => cleanValue(field) === "");
 }
@@ -215,6 +238,34 @@ function checkHeader(header: CsvRecord): CsvFileError | null {
     };
   }
   return null;
+}
+
+function duplicateEmailWarnings(
+  layout: ColumnLayout,
+  headers: string[],
+  headerLine: number,
+): CsvWarning[] {
+  const emailColumn = `column ${layout.emailIndex + 1} "${headers[layout.emailIndex]}"`;
+
+  return layout.extraEmailIndexes.map((index) => {
+    const key = layout.attributeIndexes.find((column) => column.index === index)?.key;
+    return {
+      code: "csv_duplicate_email_column",
+      message: `Column ${index + 1} "${headers[index]}" is a second email column. Addresses were read from ${emailColumn}, and column ${index + 1} was stored as the attribute "${key}". Rename or remove one of the two columns if that is wrong.`,
+      lines: [headerLine],
+    };
+  });
+}
+
+function nulRemovedWarning(lines: number[]): CsvWarning {
+  const listedLines = lines.slice(0, MAX_LINES_IN_MESSAGE).join(", ");
+  const more =
+    lines.length > MAX_LINES_IN_MESSAGE ? ` and ${lines.length - MAX_LINES_IN_MESSAGE} more` : "";
+  return {
+    code: "csv_nul_removed",
+    message: `NUL characters (U+0000) were removed from values on lines ${listedLines}${more}, because the database and mail headers cannot store them. Check those rows, and export the file again as CSV UTF-8 if they look wrong.`,
+    lines,
+  };
 }
 
 function fileError(error: CsvFileError): CsvParseResult {

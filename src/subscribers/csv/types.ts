@@ -30,6 +30,18 @@ export interface DuplicateRow {
   firstLine: number;
 }
 
+/**
+ * Something the operator should know about a file that was imported:
+ * `csv_duplicate_email_column` when a second column is named like the email
+ * column, `csv_nul_removed` when NUL characters were removed from values.
+ */
+export interface CsvWarning {
+  code: "csv_duplicate_email_column" | "csv_nul_removed";
+  message: string;
+  /** Lines the warning is about. */
+  lines: number[];
+}
+
 /** Mapping of the header row onto subscriber fields. */
 export interface CsvColumns {
   /** Header of the email column, as written in the file. */
@@ -80,6 +92,7 @@ export type CsvParseResult =
       rows: SubscriberRow[];
       invalid: InvalidRow[];
       duplicates: DuplicateRow[];
+      warnings: CsvWarning[];
       counts: CsvCounts;
     }
   | { ok: false; error: CsvFileError };

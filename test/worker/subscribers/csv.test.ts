@@ -40,6 +40,10 @@ describe("parseSubscriberCsv on the fixture", () => {
     });
   });
 
+  it("has no warnings", () => {
+    expect(result.warnings).toEqual([]);
+  });
+
   it("reports the two invalid rows with their lines", () => {
     expect(result.invalid).toEqual([
       { line: 110, value: "not-an-email", reason: "email has no @" },
@@ -276,12 +280,45 @@ describe("parseSubscriberCsv rows", () => {
     expect(result.counts).toMatchObject({ lines: 8, records: 2, blank: 3 });
   });
 
-  it("removes NUL characters from every value", () => {
-    const result = parsed("email,first_name\na@example.org,A\0na\nb\0@example.org,Bo\n");
-    expect(result.rows.map((row) => [row.email, row.firstName])).toEqual([
-      ["a@example.org", "Ana"],
-      ["b@example.org", "Bo"],
+  it("removes NUL from names with a warning", () => {
+    const result = parsed("email,first_name,city\na@example.org,A\0na,Rio\nb@example.org,Bo,\0\n");
+
+    expect(result.rows.map((row) => [row.email, row.firstName, row.attributes.city])).toEqual([
+      ["a@example.org", "Ana", "Rio"],
+      ["b@example.org", "Bo", ""],
     ]);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0].code).toBe("csv_nul_removed");
+    expect(result.warnings[0].lines).toEqual([2, 3]);
+    expect(result.warnings[0].message).toContain("lines 2, 3");
+  });
+
+  it.each([
+    ["after the address", "x@example.com\0"],
+    ["inside the address", "b\0@example.org"],
+  ])("rejects a NUL %s", (_, cell) => {
+    const result = parsed(`email,first_name\n${cell},Bo\na@example.org,Ana\n`);
+
+    expect(result.rows.map((row) => row.email)).toEqual(["a@example.org"]);
+    expect(result.invalid).toEqual([
+      { line: 2, value: cell, reason: "email contains a NUL character (U+0000)" },
+    ]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("notes NULs on the header and blank lines", () => {
+    const result = parsed("email\0\n\0\na@example.org\n");
+
+    expect(result.rows.map((row) => row.email)).toEqual(["a@example.org"]);
+    expect(result.warnings.map((warning) => warning.lines)).toEqual([[1, 2]]);
+  });
+
+  it("lists at most ten lines in the NUL warning", () => {
+    const rows = Array.from({ length: 12 }, (_, index) => `u${index}@example.org,N\0`);
+    const result = parsed(`email,first_name\n${rows.join("\n")}\n`);
+
+    expect(result.warnings[0].lines).toHaveLength(12);
+    expect(result.warnings[0].message).toContain("2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 2 more");
   });
 
   it("rejects a name longer than 256 characters", () => {
@@ -362,6 +399,34 @@ describe("parseSubscriberCsv header mapping", () => {
     expect(result.rows[0]).toMatchObject({ firstName: "Ana", lastName: "Costa", attributes: {} });
   });
 
+  it("warns about a second email column", () => {
+    const result = parsed("email,first_name,Email\na@example.org,Ana,b@example.org\n");
+
+    expect(result.rows[0]).toMatchObject({
+      email: "a@example.org",
+      attributes: { email_2: "b@example.org" },
+    });
+    expect(result.warnings).toEqual([
+      {
+        code: "csv_duplicate_email_column",
+        message:
+          'Column 3 "Email" is a second email column. Addresses were read from column 1 "email", and column 3 was stored as the attribute "email_2". Rename or remove one of the two columns if that is wrong.',
+        lines: [1],
+      },
+    ]);
+  });
+
+  it("warns about each extra email column", () => {
+    const result = parsed("E-mail,mail,Email Address\na@example.org,b@example.org,c@example.org\n");
+
+    expect(result.rows[0].email).toBe("a@example.org");
+    expect(result.warnings.map((warning) => warning.code)).toEqual([
+      "csv_duplicate_email_column",
+      "csv_duplicate_email_column",
+    ]);
+    expect(result.warnings[1].message).toContain('Column 3 "Email Address"');
+  });
+
   it("puts a full name column into first_name unsplit", () => {
     const result = parsed("email,Name\na@example.org,Ana Costa\n");
     expect(result.rows[0]).toMatchObject({
@@ -420,14 +485,19 @@ describe("parseSubscriberCsv header mapping", () => {
   });
 });
 
+const NON_ASCII_LOCAL_PART =
+  "email has a non-ASCII character before the @, and sending to it needs SMTPUTF8, which is not supported. Use an ASCII address";
+
 describe("normalizeEmail", () => {
   it.each([
     ["  Ana.Costa@Example.ORG ", "ana.costa@example.org"],
     ["jane+newsletter@example.com", "jane+newsletter@example.com"],
     ["o'brien@example.ie", "o'brien@example.ie"],
     ["user@sub.example.co.uk", "user@sub.example.co.uk"],
-    ["JOSE\u0301@example.es", "jos\u00e9@example.es"],
-    ["用户@例子.广告", "用户@例子.广告"],
+    ["jose@EXA\u0301MPLE.es", "jose@xn--exmple-qta.es"],
+    ["ana@exämple.com", "ana@xn--exmple-cua.com"],
+    ["ana@例子.广告", "ana@xn--fsqu00a.xn--4rr70v"],
+    ["ana@xn--exmple-cua.com", "ana@xn--exmple-cua.com"],
   ])("accepts %j as %j", (raw, email) => {
     expect(normalizeEmail(raw)).toEqual({ ok: true, email });
   });
@@ -443,6 +513,19 @@ describe("normalizeEmail", () => {
     ["ana costa@example.org", "email contains a space or a control character"],
     ["ana@example.org\r\nBcc: x@example.org", "email contains a space or a control character"],
     ["ana\u200B@example.org", "email contains a space or a control character"],
+    ["x@example.com\0", "email contains a NUL character (U+0000)"],
+    ["ünicode@exämple.com", NON_ASCII_LOCAL_PART],
+    ["jörg@example.com", NON_ASCII_LOCAL_PART],
+    ["JOSE\u0301@example.es", NON_ASCII_LOCAL_PART],
+    ["用户@例子.广告", NON_ASCII_LOCAL_PART],
+    [
+      "ana@exämple.123",
+      'email domain "exämple.123" is not a valid internationalised domain name, so it has no punycode (xn--) form. Check the spelling of the domain',
+    ],
+    [
+      `ana@${"ä".repeat(60)}.org`,
+      `email domain "${"ä".repeat(60)}.org" is not a valid internationalised domain name, so it has no punycode (xn--) form. Check the spelling of the domain`,
+    ],
     [
       "ana,bo@example.org",
       "email has a character before the @ that needs quoting, such as a comma or bracket",

@@ -19,6 +19,7 @@ interface ImportResponse {
   invalid: { line: number; value: string; reason: string }[];
   duplicates: { line: number; email: string; firstLine: number }[];
   suppressedSubscribers: { line: number; email: string; status: string }[];
+  warnings: { code: string; message: string; lines: number[] }[];
   counts: Record<string, number>;
 }
 
@@ -218,6 +219,40 @@ describe("POST /lists/:id/import", () => {
       .first<{ status: string; first_name: string }>();
     expect(row?.status).toBe("unsubscribed");
     expect(row?.first_name).toBe("Anna");
+  });
+
+  it("rejects addresses the sender cannot send to", async () => {
+    const listId = await createList();
+    const csv = "email\nünicode@exämple.com\njörg@example.com\nx@example.com\0\nana@exämple.com\n";
+
+    const response = await postCsv(listId, csv);
+
+    expect(response.status).toBe(200);
+    const body = await response.json<ImportResponse>();
+    expect(body.created).toBe(1);
+    expect(body.invalid.map((row) => [row.line, row.reason])).toEqual([
+      [2, expect.stringContaining("non-ASCII character before the @")],
+      [3, expect.stringContaining("SMTPUTF8")],
+      [4, "email contains a NUL character (U+0000)"],
+    ]);
+    const row = await env.DB.prepare(
+      "SELECT email FROM subscribers WHERE email LIKE 'ana@%exmple%'",
+    ).first<{ email: string }>();
+    expect(row?.email).toBe("ana@xn--exmple-cua.com");
+  });
+
+  it("reports warnings for NULs and a second email column", async () => {
+    const listId = await createList();
+    const email = `nul.${crypto.randomUUID()}@example.com`;
+
+    const response = await postCsv(listId, `email,first_name,email\n${email},A\0na,\n`);
+
+    const body = await response.json<ImportResponse>();
+    expect(body.created).toBe(1);
+    expect(body.warnings.map((warning) => [warning.code, warning.lines])).toEqual([
+      ["csv_duplicate_email_column", [1]],
+      ["csv_nul_removed", [2]],
+    ]);
   });
 
   it("returns 404 for an unknown list", async () => {
