@@ -15,7 +15,7 @@ import { deliveryIdFromReturnPath } from "./verp";
 /** The parts of Cloudflare's ForwardableEmailMessage that the handler reads. */
 export type InboundEmail = Pick<ForwardableEmailMessage, "from" | "to" | "raw">;
 
-/** What the handler did with one inbound message. */
+/** Outcome of handling one inbound message. */
 export type InboundEmailResult =
   | { type: "report"; bounces: RecordedBounce[] }
   | { type: "unsubscribe"; unsubscribe: MailtoUnsubscribe }

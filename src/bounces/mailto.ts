@@ -18,7 +18,7 @@ import { unsubscribe, type UnsubscribeResult } from "../tracking/unsubscribe";
  */
 const UNSUBSCRIBE_SUBJECT = /^\s*(?:re\s*:\s*)*unsubscribe(?:\s+(.*?))?\s*$/is;
 
-/** A Subject that asks to unsubscribe; `token` is null when it names no id. */
+/** An unsubscribe request read from a Subject. `token` is null when the Subject contains no id. */
 export interface UnsubscribeSubject {
   token: string | null;
 }

@@ -7,7 +7,7 @@
  *
  * signed with HMAC-SHA-256 of the raw body under WEBHOOK_SECRET, sent as
  * `X-Trickle-Signature: sha256=<hex>`. The signature is checked before the
- * body is parsed. Without WEBHOOK_SECRET the route answers 404.
+ * body is parsed. Without WEBHOOK_SECRET the route returns 404.
  */
 import { Hono } from "hono";
 import { z } from "zod";
