@@ -24,6 +24,7 @@ import {
   type LetterSource,
   type Recipient,
 } from "../src/render";
+import { isEmailAddress } from "../src/render/validate/settings";
 
 const PLACEHOLDER_HOST = "https://trickle.invalid";
 const DEFAULT_FROM = "Trickle <newsletter@example.com>";
@@ -41,7 +42,8 @@ const USAGE = `Usage: npm run render -- --letter FILE.html [--subject TEXT] [--f
   --from        sender as "Name <address>" (default: ${DEFAULT_FROM})
   --subscriber  JSON file {"email", "first_name", "last_name", "id", "list_ids", ...attributes}
   --settings    JSON file {"trackClicks", "trackOpens", "utm": {"source", "medium", ...}}
-  --date        send date as ISO 8601 (default: now)`;
+  --date        send date as ISO 8601 (default: now)
+  -h, --help    print this help and exit`;
 
 /** A problem with the arguments or input files; exits 2. */
 class UsageError extends Error {}
@@ -54,6 +56,10 @@ function main(): number {
     if (!(error instanceof UsageError)) throw error;
     console.error(`${error.message}\n\n${USAGE}`);
     return 2;
+  }
+  if (!options) {
+    console.log(USAGE);
+    return 0;
   }
 
   const issues = validateLetter(options.source);
@@ -90,7 +96,7 @@ function main(): number {
 }
 
 function readOptions() {
-  let values: Record<string, string | undefined>;
+  let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
       options: {
@@ -100,6 +106,7 @@ function readOptions() {
         subscriber: { type: "string" },
         settings: { type: "string" },
         date: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       strict: true,
     }).values;
@@ -107,10 +114,13 @@ function readOptions() {
     throw new UsageError((error as Error).message);
   }
 
-  if (!values.letter) throw new UsageError("Missing --letter FILE.html.");
-  const layout = readText(values.letter, "letter");
-  const from = parseFrom(values.from ?? DEFAULT_FROM);
-  const subject = values.subject ?? titleOf(layout) ?? "Preview";
+  if (values.help) return null;
+  const text = (name: string) => values[name] as string | undefined;
+  const letterPath = text("letter");
+  if (!letterPath) throw new UsageError("Missing --letter FILE.html.");
+  const layout = readLetter(letterPath);
+  const from = parseFrom(text("from") ?? DEFAULT_FROM);
+  const subject = text("subject") ?? titleOf(layout) ?? "Preview";
 
   const source: LetterSource = {
     subject,
@@ -121,11 +131,42 @@ function readOptions() {
     layout,
     blocks: [],
     textBody: null,
-    settings: values.settings ? readSettings(values.settings) : DEFAULT_SETTINGS,
+    settings: text("settings") ? readSettings(text("settings")!) : DEFAULT_SETTINGS,
   };
-  const recipient = values.subscriber ? readSubscriber(values.subscriber) : defaultRecipient();
-  const date = values.date ? parseDate(values.date) : new Date();
-  return { source, recipient, date, letterPath: values.letter };
+  const subscriberPath = text("subscriber");
+  const recipient = subscriberPath ? readSubscriber(subscriberPath) : defaultRecipient();
+  const dateText = text("date");
+  const date = dateText ? parseDate(dateText) : new Date();
+  return { source, recipient, date, letterPath };
+}
+
+/**
+ * Reads the letter as UTF-8 text. A file with NUL bytes or invalid UTF-8 is
+ * rejected without printing its bytes, and so is an empty one.
+ */
+function readLetter(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`Cannot read the letter file ${path}: ${(error as Error).message}`);
+  }
+
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    text = "\u0000";
+  }
+  if (text.includes("\u0000")) {
+    throw new UsageError(
+      `The letter file ${path} is not a text/HTML file: it contains binary data or invalid UTF-8. Pass the letter's HTML file.`,
+    );
+  }
+  if (text.trim() === "") {
+    throw new UsageError(`The letter file ${path} is empty; write the letter's HTML in it.`);
+  }
+  return text;
 }
 
 function readText(path: string, what: string): string {
@@ -164,9 +205,14 @@ function readSubscriber(path: string): Recipient {
     path,
     "subscriber",
   );
-  if (typeof email !== "string" || !email.includes("@")) {
+  if (typeof email !== "string") {
     throw new UsageError(
       `The subscriber file ${path} needs an "email" string, got ${JSON.stringify(email)}.`,
+    );
+  }
+  if (!isEmailAddress(email)) {
+    throw new UsageError(
+      `The "email" in the subscriber file ${path} is not a valid email address: ${JSON.stringify(email)}.`,
     );
   }
   if (list_ids !== undefined && !(Array.isArray(list_ids) && list_ids.every(Number.isInteger))) {

@@ -24,6 +24,7 @@ export { compileLetter } from "./compile";
 export { renderContent, renderMessage, renderWebView, resolveLinkUrl } from "./message";
 export type { ValidateOptions } from "./validate/analyze";
 export { SKIP_ATTRIBUTE } from "./compile/edits";
+export { fixedOrigin, isTrackableDestination, parseHttpUrl } from "./links/origin";
 
 /**
  * Checks a letter at save time: token syntax, where tokens stand, foreign

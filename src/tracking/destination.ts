@@ -3,7 +3,12 @@
  * comes from the links table, never from the request, and a link whose tokens
  * are filled per recipient may not change the host written in the letter.
  */
-import { resolveLinkUrl, type Recipient } from "../render";
+import {
+  fixedOrigin,
+  parseHttpUrl as parseOrigin,
+  resolveLinkUrl,
+  type Recipient,
+} from "../render";
 import { log } from "../log";
 import type { StoredLink } from "./store";
 
@@ -39,31 +44,4 @@ export function resolveDestination(
     return null;
   }
   return resolved.href;
-}
-
-/**
- * Returns the scheme and host written in a stored URL. Returns null when the
- * URL is not http(s), or when its authority contains a token, because then
- * subscriber data could pick the host.
- */
-function fixedOrigin(url: string): { protocol: string; host: string } | null {
-  const match = /^(https?):\/\/([^/?#]*)/i.exec(url);
-  if (!match) return null;
-
-  const authority = match[2];
-  if (authority === "" || /[{}%<>\s]/.test(authority)) return null;
-  return parseOrigin(`${match[1]}://${authority}/`);
-}
-
-/** Parses an http(s) URL; `href` is its serialized form, percent-encoded and safe for a header. */
-function parseOrigin(url: string): { protocol: string; host: string; href: string } | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return null;
-  }
-
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return null;
-  return { protocol: parsed.protocol, host: parsed.host, href: parsed.href };
 }

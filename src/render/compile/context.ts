@@ -3,6 +3,7 @@
  * links and the analytics switches.
  */
 import { escapeFor, type Escape } from "../escape";
+import { isTrackableDestination } from "../links/origin";
 import { utmPairs, type UrlPiece, type UtmPair } from "../links/utm";
 import type { Part } from "../plan";
 import type { TokenExpr } from "../tokens/syntax";
@@ -63,18 +64,23 @@ export class CompileContext {
   /** Numbers a tracked link in document order. */
   addLink(pieces: UrlPiece[]): number {
     const idx = this.links.length;
-    let url = "";
-    let hasTokens = false;
-    for (const piece of pieces) {
-      if (typeof piece === "string") url += piece;
-      else {
-        url += `{{ ${piece.expr.key} }}`;
-        hasTokens = true;
-      }
-    }
-    this.links.push({ idx, url, hasTokens });
+    this.links.push({ idx, ...storedLinkUrl(pieces) });
     return idx;
   }
+}
+
+/** Returns the URL a link stores, with its tokens written as `{{ key }}`. */
+export function storedLinkUrl(pieces: UrlPiece[]): { url: string; hasTokens: boolean } {
+  let url = "";
+  let hasTokens = false;
+  for (const piece of pieces) {
+    if (typeof piece === "string") url += piece;
+    else {
+      url += `{{ ${piece.expr.key} }}`;
+      hasTokens = true;
+    }
+  }
+  return { url, hasTokens };
 }
 
 /** True for tokens whose value comes from the subscriber alone. */
@@ -83,12 +89,33 @@ export function isSubscriberToken(expr: TokenExpr): boolean {
 }
 
 /**
- * Returns whether a tagged URL can go behind the click redirect. Its scheme
- * and host must be literal text, so subscriber data never picks where the
- * redirect leads. Its tokens must be subscriber values, because
- * `resolveLinkUrl` has only the recipient (no recipient URLs, no send date).
+ * Returns whether a tagged URL can go behind the click redirect: it has a
+ * fixed host (`hasFixedHost`) and its stored URL passes the click route's
+ * own check (`isTrackableDestination`).
  */
 export function isTrackable(pieces: UrlPiece[]): boolean {
+  if (!hasFixedHost(pieces)) return false;
+
+  const { url, hasTokens } = storedLinkUrl(pieces);
+  return isTrackableDestination(url, hasTokens);
+}
+
+/**
+ * Returns whether a URL has a fixed host but fails the click route's check,
+ * such as `https://good.example.com%2F@evil.example.net`. Such a link is
+ * neither tagged nor tracked, and validation warns about it.
+ */
+export function isRejectedDestination(pieces: UrlPiece[]): boolean {
+  return hasFixedHost(pieces) && !isTrackable(pieces);
+}
+
+/**
+ * Returns whether a URL's scheme and host are literal text, so subscriber
+ * data never picks where the redirect leads, and whether its tokens are
+ * subscriber values, because `resolveLinkUrl` has only the recipient (no
+ * recipient URLs, no send date).
+ */
+export function hasFixedHost(pieces: UrlPiece[]): boolean {
   const first = pieces[0];
   if (typeof first !== "string") return false;
   if (pieces.length > 1 && !/^https?:\/\/[^/?#]+[/?#]/i.test(first)) return false;

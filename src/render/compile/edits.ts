@@ -20,7 +20,12 @@ import { appendUtm, type UrlPiece } from "../links/utm";
 import { isHttpUrl, type Part, type UrlEscape } from "../plan";
 import type { AnalyzedToken } from "../validate/analyze";
 import type { AssembledLetter } from "./assemble";
-import { isSubscriberToken, isTrackable, type CompileContext } from "./context";
+import {
+  isRejectedDestination,
+  isSubscriberToken,
+  isTrackable,
+  type CompileContext,
+} from "./context";
 
 /** A replacement of `[start, end)` in the assembled letter. */
 export interface Edit {
@@ -147,7 +152,9 @@ function urlAttributeEdit(
 
   if (isLink) {
     const pieces = decodeUrl(html, attribute, tokens, context);
-    if (typeof pieces[0] === "string" && isHttpUrl(pieces[0]))
+    const http = typeof pieces[0] === "string" && isHttpUrl(pieces[0]);
+    // A URL the click route would reject is sent as written; validation warns about it.
+    if (http && !isRejectedDestination(appendUtm(pieces, context.utm).pieces))
       return linkEdit(html, attribute, tokens, pieces, context);
   }
   return tokens.length > 0 ? inPlaceEdit(html, attribute, tokens, null, context) : null;

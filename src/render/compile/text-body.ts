@@ -7,7 +7,7 @@ import { appendUtm, type UrlPiece } from "../links/utm";
 import { maskRanges } from "../html/context";
 import type { Part } from "../plan";
 import type { AnalyzedPart } from "../validate/analyze";
-import { isTrackable, type CompileContext } from "./context";
+import { isRejectedDestination, isTrackable, type CompileContext } from "./context";
 import { mergeStrings } from "./html";
 
 /** A URL in running text ends at whitespace, quotes or angle brackets. */
@@ -76,7 +76,9 @@ function linkParts(
   }
   pieces.push(text.slice(at, end));
 
-  const tagged = appendUtm(pieces, context.utm);
+  let tagged = appendUtm(pieces, context.utm);
+  // A URL the click route would reject is sent as written; validation warns about it.
+  if (isRejectedDestination(tagged.pieces)) tagged = { pieces, changed: false };
   if (isTrackable(tagged.pieces)) {
     const idx = context.addLink(tagged.pieces);
     if (context.trackClicks) return [{ kind: "click", idx, escape: "text" }];

@@ -59,12 +59,12 @@ function attributesOf(elem: Element): Record<string, string> {
 }
 
 /**
- * Formats a link as `text [URL]`, or as the URL alone when it has no text or
- * the text is the URL. Unlike html-to-text's own anchor format, a link directly
+ * Formats a link as `text [URL]`, or as the URL alone when it has no text, or
+ * as the text alone when the text is the URL or its mailto:, tel: or sms: address. Unlike html-to-text's own anchor format, a link directly
  * followed by another element gets a space, so menus read `Home [...] About [...]`.
  */
 function formatAnchor(elem: Element, walk: Walk, builder: Builder): void {
-  const href = (attributesOf(elem).href ?? "").replace(/^mailto:/i, "");
+  const href = attributesOf(elem).href ?? "";
   const children = (elem as { children?: unknown[] }).children ?? [];
   if (href === "" || href.startsWith("#")) {
     walk(children as never, builder);
@@ -79,7 +79,11 @@ function formatAnchor(elem: Element, walk: Walk, builder: Builder): void {
   walk(children as never, builder);
   builder.popWordTransform();
 
-  if (text !== href) builder.addInline(text ? ` [${href}]` : href, { noWordTransform: true });
+  // A link whose text is its address (`jane@example.com` for `mailto:jane@example.com`) reads
+  // as the text alone; any other mailto:, tel: or sms: link keeps its scheme after the text.
+  const address = href.replace(/^(?:mailto|tel|sms):/i, "");
+  if (text !== href && text !== address)
+    builder.addInline(text ? ` [${href}]` : href, { noWordTransform: true });
   const next = (elem as { next?: { type?: string } }).next;
   if (next?.type === "tag") builder.addInline(" ");
 }

@@ -42,10 +42,11 @@ export interface TokenMatch {
 export interface TokenScanProblem {
   start: number;
   end: number;
-  kind: "unclosed" | "triple";
+  kind: "unclosed" | "triple" | "too-long";
 }
 
-const MAX_TOKEN_LENGTH = 500;
+/** Maximum characters between a token's braces. */
+export const MAX_TOKEN_LENGTH = 500;
 
 const FIELDS: Record<string, TokenSource> = {
   first_name: { kind: "field", field: "firstName" },
@@ -89,6 +90,12 @@ export function findTokens(text: string): { tokens: TokenMatch[]; problems: Toke
 
     const end = findTokenEnd(text, start + 2);
     if (end < 0) {
+      const longEnd = findLongTokenEnd(text, start + 2);
+      if (longEnd >= 0) {
+        problems.push({ start, end: longEnd, kind: "too-long" });
+        from = longEnd;
+        continue;
+      }
       problems.push({ start, end: start + 2, kind: "unclosed" });
       from = start + 2;
       continue;
@@ -120,6 +127,22 @@ function findTokenEnd(text: string, from: number): number {
   return -1;
 }
 
+/**
+ * Offset just past the `}}` of a token longer than `MAX_TOKEN_LENGTH`, or -1
+ * when the token is shorter or no `}}` comes before the next `{{`. Quotes are
+ * not followed here, because such a token is reported and not parsed.
+ */
+function findLongTokenEnd(text: string, from: number): number {
+  if (text.length - from <= MAX_TOKEN_LENGTH) return -1;
+  if (text.lastIndexOf("{{", from + MAX_TOKEN_LENGTH) >= from) return -1;
+
+  const close = text.indexOf("}}", from + MAX_TOKEN_LENGTH - 1);
+  if (close < 0) return -1;
+  const nextOpen = text.indexOf("{{", from);
+  if (nextOpen >= 0 && nextOpen < close) return -1;
+  return close + 2;
+}
+
 /** Handlebars and Liquid control syntax that this engine does not run. */
 export function describeForeignToken(inner: string): string | null {
   const head = inner.trimStart();
@@ -137,9 +160,7 @@ export function parseToken(inner: string): TokenExpr | { error: string } {
 
   const name = parts.name;
   if (!name) return { error: "The token has no name; write a name such as {{ first_name }}." };
-  if (!NAME.test(name)) {
-    return { error: `"${name}" is not a valid token name; use letters, digits, _ and - only.` };
-  }
+  if (!NAME.test(name)) return { error: describeBadName(name) };
 
   const source = resolveName(name);
   if ("error" in source) return source;
@@ -156,6 +177,15 @@ export function parseToken(inner: string): TokenExpr | { error: string } {
   }
 
   return { source, filters, key: canonicalKey(name, filters) };
+}
+
+/** Names the rule a token name breaks: each dotted segment starts with a letter or _. */
+function describeBadName(name: string): string {
+  const badStart = name.split(".").find((segment) => !/^[A-Za-z_]/.test(segment));
+  if (badStart !== undefined) {
+    return `"${name}" is not a valid token name: a name must start with a letter or _, as in {{ first_name }}.`;
+  }
+  return `"${name}" is not a valid token name: after the first letter use letters, digits, _ and - only.`;
 }
 
 function resolveName(name: string): TokenSource | { error: string } {

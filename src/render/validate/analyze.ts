@@ -9,9 +9,18 @@ import { decodeHTMLAttribute } from "entities";
 import { compileCondition, type Predicate } from "../conditions";
 import { classifyRanges, maskRanges, URL_ATTRIBUTES, type TokenContext } from "../html/context";
 import { scanHtml } from "../html/scan";
-import { describeForeignToken, findTokens, parseToken, type TokenExpr } from "../tokens/syntax";
+import {
+  describeForeignToken,
+  findTokens,
+  MAX_TOKEN_LENGTH,
+  parseToken,
+  type TokenExpr,
+  type TokenScanProblem,
+} from "../tokens/syntax";
 import type { LetterIssue, LetterSource } from "../types";
+import { utmPairs } from "../links/utm";
 import { applyReplacements, findForeignPlaceholders } from "./foreign";
+import { checkHtmlMarkup, checkTextLinks, MAX_LINKS } from "./markup";
 import { checkSettings, checkSender } from "./settings";
 
 /** A valid token with its offsets in the normalized text. */
@@ -85,6 +94,8 @@ export function analyzeLetter(source: LetterSource, options: ValidateOptions = {
   for (const part of [subject, preheader, layout, ...blocks, ...(textBody ? [textBody] : [])]) {
     checkAttributeNames(part, options.attributes, issues);
   }
+  checkEmptyLetter(layout, blocks, issues);
+  checkLinksAndMarkup(source, layout, blocks, textBody, issues);
 
   return {
     issues: sortByPartAndLine(issues),
@@ -129,24 +140,7 @@ function analyzePart(
 
   const found = findTokens(text);
   for (const problem of found.problems) {
-    const snippet =
-      problem.kind === "triple"
-        ? text.slice(problem.start, Math.min(problem.end, problem.start + 60))
-        : text.slice(problem.start, problem.start + 60).split("\n")[0];
-    const message =
-      problem.kind === "triple"
-        ? `${snippet} is a Handlebars triple-stash, which inserts raw HTML and is not supported; write {{ name }}.`
-        : `${snippet} opens a token that is never closed; end the token with }}.`;
-    issues.push(
-      issue(
-        "error",
-        problem.kind === "triple" ? "foreign-placeholder" : "token-unclosed",
-        message,
-        lineAt(text, problem.start),
-        snippet,
-        label,
-      ),
-    );
+    issues.push(scanProblemIssue(text, problem, label));
   }
 
   const tokens: AnalyzedToken[] = [];
@@ -189,6 +183,42 @@ function analyzePart(
   if (kind === "html") checkTokenContexts(text, tokens, found.tokens, label, issues);
   if (label !== "layout") checkNoContentSlot(text, tokens, label, issues);
   return { label, text, tokens };
+}
+
+function scanProblemIssue(text: string, problem: TokenScanProblem, label: string): LetterIssue {
+  const line = lineAt(text, problem.start);
+  if (problem.kind === "triple") {
+    const snippet = text.slice(problem.start, Math.min(problem.end, problem.start + 60));
+    return issue(
+      "error",
+      "foreign-placeholder",
+      `${snippet} is a Handlebars triple-stash, which inserts raw HTML and is not supported; write {{ name }}.`,
+      line,
+      snippet,
+      label,
+    );
+  }
+
+  const snippet = text.slice(problem.start, problem.start + 60).split("\n")[0];
+  if (problem.kind === "too-long") {
+    const length = problem.end - problem.start - 4;
+    return issue(
+      "error",
+      "token-syntax",
+      `${snippet}... is a token of ${length} characters; a token may have at most ${MAX_TOKEN_LENGTH} characters between its braces.`,
+      line,
+      snippet,
+      label,
+    );
+  }
+  return issue(
+    "error",
+    "token-unclosed",
+    `${snippet} opens a token that is never closed; end the token with }}.`,
+    line,
+    snippet,
+    label,
+  );
 }
 
 /** Style, script and plain comment ranges, where bracket placeholders are not looked for. */
@@ -274,6 +304,59 @@ function contextProblem(
     code: "token-url-start",
     message: `starts the ${attribute.name} URL and is followed by more text; put the whole URL in one attribute or token, or start the URL with https://.`,
   };
+}
+
+/** A letter whose layout and blocks are all whitespace would be sent as an empty message. */
+function checkEmptyLetter(
+  layout: AnalyzedPart,
+  blocks: AnalyzedPart[],
+  issues: LetterIssue[],
+): void {
+  if (layout.text.trim() !== "" || blocks.some((block) => block.text.trim() !== "")) return;
+  issues.push(
+    issue(
+      "error",
+      "letter-empty",
+      "The letter is empty: the layout and every block contain only whitespace; write the letter's HTML in the layout.",
+      1,
+      "",
+      "layout",
+    ),
+  );
+}
+
+/** Markup that mail clients strip, links the click redirect would reject, and the link count. */
+function checkLinksAndMarkup(
+  source: LetterSource,
+  layout: AnalyzedPart,
+  blocks: AnalyzedPart[],
+  textBody: AnalyzedPart | null,
+  issues: LetterIssue[],
+): void {
+  const settings = source.settings;
+  const utmSetting = typeof settings === "object" && settings !== null ? settings.utm : null;
+  const utm = typeof utmSetting === "object" && utmSetting !== null ? utmPairs(utmSetting) : [];
+  let links = 0;
+
+  for (const part of [layout, ...blocks]) {
+    links += checkHtmlMarkup(part, utm, (found) => issues.push({ ...found, part: part.label }));
+  }
+  if (textBody) {
+    links += checkTextLinks(textBody, utm, (found) => issues.push({ ...found, part: "textBody" }));
+  }
+
+  if (links > MAX_LINKS) {
+    issues.push(
+      issue(
+        "warning",
+        "too-many-links",
+        `The letter has ${links} links; above ${MAX_LINKS}, each gets its own tracked id and the mailing's link table grows with every one. Link to a web page for long lists.`,
+        0,
+        String(links),
+        "layout",
+      ),
+    );
+  }
 }
 
 function checkNoContentSlot(

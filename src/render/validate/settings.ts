@@ -4,6 +4,11 @@ import type { LetterIssue, LetterSource } from "../types";
 const EMAIL = /^[^\s@<>()[\]",;:\\]+@[^\s@<>()[\]",;:\\]+\.[^\s@<>()[\]",;:\\]+$/;
 const UTM_KEYS = ["source", "medium", "campaign", "content", "term"];
 
+/** Returns whether `value` is a single `local@domain.tld` address, as the from and reply-to checks accept it. */
+export function isEmailAddress(value: string): boolean {
+  return EMAIL.test(value);
+}
+
 /** From name, from address and reply-to: single-line, valid addresses, no tokens. */
 export function checkSender(source: LetterSource): LetterIssue[] {
   const issues: LetterIssue[] = [];

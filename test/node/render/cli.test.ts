@@ -106,4 +106,53 @@ describe("render command", () => {
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe("");
   });
+
+  it.each([["--help"], ["-h"]])("prints the usage for %s", async (flag) => {
+    const result = await render([flag]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Usage: npm run render");
+    expect(result.stdout).toContain("--letter");
+    expect(result.stderr).not.toContain("Unknown option");
+  });
+
+  it("rejects a binary letter without printing its bytes", async () => {
+    const path = writeFile("letter.png", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x1a, 0xff]));
+    const result = await render(["--letter", path]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`The letter file ${path} is not a text/HTML file`);
+    expect(result.stderr).not.toContain("PNG");
+    expect(result.stdout).toBe("");
+  });
+
+  it.each([[""], ["  \n\t\n"]])("rejects the empty letter %j", async (content) => {
+    const path = writeFile("letter.html", content);
+    const result = await render(["--letter", path]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`letter file ${path} is empty`);
+    expect(result.stdout).toBe("");
+  });
+
+  it("rejects an invalid subscriber email", async () => {
+    const subscriber = writeJson({ email: "not-an-email" });
+    const result = await render([
+      "--letter",
+      join(FIXTURES, "leemunroe--email-inlined.html"),
+      "--subscriber",
+      subscriber,
+    ]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is not a valid email address: "not-an-email"');
+    expect(result.stderr).not.toContain("needs an");
+    expect(result.stdout).toBe("");
+  });
 });
+
+function writeFile(name: string, content: string | Buffer): string {
+  const path = join(mkdtempSync(join(tmpdir(), "trickle-render-")), name);
+  writeFileSync(path, content);
+  return path;
+}

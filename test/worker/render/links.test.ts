@@ -442,3 +442,24 @@ describe("hand-written text part", () => {
     expect(result.text).toBe(`Go: https://example.com/a?e=jane.doe%40example.com&${U}`);
   });
 });
+
+describe("text part of mailto:, tel: and sms: links", () => {
+  it.each([
+    [
+      '<a href="mailto:support@example.com?subject=Question%20about%20my%20order">Shop now</a>',
+      "Shop now [mailto:support@example.com?subject=Question%20about%20my%20order]",
+    ],
+    ['<a href="tel:+4930123456">Call us</a>', "Call us [tel:+4930123456]"],
+    ['<a href="sms:+4930123456">Text us</a>', "Text us [sms:+4930123456]"],
+  ])("keeps the scheme of %s", (body, expected) => {
+    expect(render(page(body)).text).toContain(expected);
+  });
+
+  it("reads an address link as its text alone", () => {
+    const result = render(
+      page('<p><a href="mailto:support@example.com">support@example.com</a></p>'),
+    );
+
+    expect(result.text.trim()).toBe("support@example.com");
+  });
+});

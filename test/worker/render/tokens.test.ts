@@ -264,3 +264,38 @@ describe("preheader", () => {
     expect(render(html, {}).html).toBe(html);
   });
 });
+
+describe("token name messages", () => {
+  it.each(["{{ 123 }}", "{{ 9lives }}", "{{ subscriber.1st }}"])(
+    "say %s must start with a letter",
+    (token) => {
+      const issues = validateLetter(letter(page(`<p>${token}</p>`)));
+
+      expect(issues).toHaveLength(1);
+      expect(issues[0].message).toContain("must start with a letter or _");
+      expect(issues[0].message).not.toContain("letters, digits, _ and - only");
+    },
+  );
+
+  it("say a token name with other characters has a bad character", () => {
+    const issues = validateLetter(letter(page("<p>{{ first$name }}</p>")));
+
+    expect(issues).toHaveLength(1);
+    expect(issues[0].message).toContain("letters, digits, _ and - only");
+  });
+
+  it("report a closed token that is too long", () => {
+    const issues = validateLetter(letter(page(`<p>{{ ${"a".repeat(100_000)} }}</p>`)));
+
+    expect(issues).toEqual([expect.objectContaining({ severity: "error", code: "token-syntax" })]);
+    expect(issues[0].message).toContain("at most 500 characters");
+    expect(issues[0].message).not.toContain("never closed");
+    expect(issues[0].text.length).toBeLessThanOrEqual(60);
+  });
+
+  it("still report a token that is never closed", () => {
+    const issues = validateLetter(letter(page(`<p>{{ ${"a".repeat(1000)}</p>`)));
+
+    expect(issues).toEqual([expect.objectContaining({ code: "token-unclosed" })]);
+  });
+});

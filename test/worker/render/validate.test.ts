@@ -115,9 +115,9 @@ describe.each([
   ['<a href="{{ content }}">x</a>', "content-slot-misplaced"],
 ])("token in the wrong place: %s", (body, code) => {
   it("is an error", () => {
-    expect(bodyIssues(body)).toEqual([
-      expect.objectContaining({ severity: "error", code, line: 3 }),
-    ]);
+    const errors = bodyIssues(body).filter((found) => found.severity === "error");
+
+    expect(errors).toEqual([expect.objectContaining({ severity: "error", code, line: 3 })]);
   });
 });
 
