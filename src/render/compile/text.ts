@@ -80,7 +80,7 @@ function formatAnchor(elem: Element, walk: Walk, builder: Builder): void {
   builder.popWordTransform();
 
   // A link whose text is its address (`jane@example.com` for `mailto:jane@example.com`) reads
-  // as the text alone; any other mailto:, tel: or sms: link keeps its scheme after the text.
+  // as the text alone. Any other mailto:, tel: or sms: link keeps its scheme after the text.
   const address = href.replace(/^(?:mailto|tel|sms):/i, "");
   if (text !== href && text !== address)
     builder.addInline(text ? ` [${href}]` : href, { noWordTransform: true });

@@ -306,7 +306,7 @@ function contextProblem(
   };
 }
 
-/** A letter whose layout and blocks are all whitespace would be sent as an empty message. */
+/** Reports an error when the layout and every block are whitespace, because the message would be empty. */
 function checkEmptyLetter(
   layout: AnalyzedPart,
   blocks: AnalyzedPart[],

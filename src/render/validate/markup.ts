@@ -2,7 +2,7 @@
  * Warnings about what mail clients strip or refuse in a letter's HTML
  * (scripts, event handlers, `<base href>`, `<meta http-equiv=refresh>`,
  * `javascript:` links), about links the click redirect would reject, and
- * about letters with more links than fit a mailing's link table comfortably.
+ * about letters with more than `MAX_LINKS` links.
  */
 import { decodeHTMLAttribute } from "entities";
 
@@ -15,7 +15,7 @@ import { isHttpUrl } from "../plan";
 import type { LetterIssue } from "../types";
 import type { AnalyzedPart, AnalyzedToken } from "./analyze";
 
-/** Above this many selected links a letter gets a `too-many-links` warning; each link gets its own tracked id. */
+/** Maximum selected links before a `too-many-links` warning, because each link gets its own row in the link table. */
 export const MAX_LINKS = 1000;
 
 /** A URL in running text ends at whitespace, quotes or angle brackets, as in a hand-written text part. */
@@ -96,7 +96,9 @@ function checkLink(part: AnalyzedPart, tag: StartTag, utm: UtmPair[], warn: Warn
   const href = findAttribute(tag, "href");
   if (!isLinkElement || !href || !href.hasValue || findAttribute(tag, "data-notrack")) return false;
 
-  const inside = part.tokens.filter((t) => t.start >= href.valueStart && t.end <= href.valueEnd);
+  const inside = part.tokens.filter(
+    (token) => token.start >= href.valueStart && token.end <= href.valueEnd,
+  );
   const pieces = urlPieces(part.text, href.valueStart, href.valueEnd, inside);
   const first = pieces[0];
   if (typeof first !== "string") return false;
@@ -142,12 +144,12 @@ function urlPieces(text: string, start: number, end: number, tokens: AnalyzedTok
  * Checks the bare http(s) URLs of a hand-written text part and returns how
  * many there are. URLs with tokens are counted but not checked.
  */
-// TODO: check URLs that contain tokens, as compile/text-body.ts reads them.
 export function checkTextLinks(
   part: AnalyzedPart,
   utm: UtmPair[],
   warn: (issue: Omit<LetterIssue, "part">) => void,
 ): number {
+  // TODO: warn about rejected text-part URLs that contain tokens; compiling already sends them as written.
   const masked = maskRanges(part.text, part.tokens);
   let links = 0;
 
