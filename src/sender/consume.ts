@@ -171,12 +171,13 @@ async function loadBatch(db: D1Database, body: SendMessage) {
 
 /**
  * Releases the queued deliveries of a mailing that stopped sending: back to
- * `pending` when it is paused, so resume continues where it stopped, and
- * `skipped` when it is cancelled or done.
+ * `pending` when it is paused or waiting again, so it continues where it
+ * stopped, and `skipped` when it is cancelled or done.
  */
 async function releaseBatch(db: D1Database, body: SendMessage, status: string, now: number) {
-  const state = status === "paused" ? "pending" : "skipped";
-  const error = status === "paused" ? null : `mailing ${status}`;
+  const resumable = status === "paused" || status === "wait";
+  const state = resumable ? "pending" : "skipped";
+  const error = resumable ? null : `mailing ${status}`;
   await db
     .prepare(
       `UPDATE deliveries SET state = ?1, last_error = ?2, batch_id = CASE WHEN ?1 = 'pending' THEN NULL ELSE batch_id END,

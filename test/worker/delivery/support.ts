@@ -57,7 +57,11 @@ export async function startedMailing(listId: number, letter = LETTER): Promise<n
   const letterId = await seedLetter(letter);
   const mailingId = await seedMailing(letterId, listId);
   await startMailing(env.DB, mailingId, Date.now());
-  await env.DB.prepare("UPDATE mailings SET status = 'sending' WHERE id = ?").bind(mailingId).run();
+  await env.DB.prepare(
+    "UPDATE mailings SET status = 'sending', started_at = unixepoch() * 1000 WHERE id = ?",
+  )
+    .bind(mailingId)
+    .run();
   return mailingId;
 }
 

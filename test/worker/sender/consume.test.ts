@@ -20,7 +20,11 @@ async function claimedMailing(count: number) {
   const letterId = await seedLetter(LETTER);
   const mailingId = await seedMailing(letterId, listId);
   await startMailing(env.DB, mailingId, Date.now());
-  await env.DB.prepare("UPDATE mailings SET status = 'sending' WHERE id = ?").bind(mailingId).run();
+  await env.DB.prepare(
+    "UPDATE mailings SET status = 'sending', started_at = unixepoch() * 1000 WHERE id = ?",
+  )
+    .bind(mailingId)
+    .run();
 
   const claim = await claimBatch(env.DB, mailingId, count, Date.now());
   const body: SendMessage = { mailingId, batchId: claim.batchId, deliveryIds: claim.deliveryIds };
@@ -134,7 +138,9 @@ describe("sender after a crash", () => {
     const letterId = await seedLetter(LETTER);
     const mailingId = await seedMailing(letterId, listId);
     await startMailing(env.DB, mailingId, Date.now());
-    await env.DB.prepare("UPDATE mailings SET status = 'sending' WHERE id = ?")
+    await env.DB.prepare(
+      "UPDATE mailings SET status = 'sending', started_at = unixepoch() * 1000 WHERE id = ?",
+    )
       .bind(mailingId)
       .run();
     const emails = subscribers.map((subscriber) => subscriber.email);

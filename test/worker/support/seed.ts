@@ -70,24 +70,32 @@ export async function seedLetter(layout: string, overrides: Record<string, unkno
   return row!.id;
 }
 
-/** Inserts a draft mailing of a letter to a list. */
+/**
+ * Inserts a mailing of a letter to a list, a draft unless told otherwise. A
+ * mailing seeded as `sending`, `paused` or `done` has a start time, as one
+ * that sent its first batch has.
+ */
 export async function seedMailing(
   letterId: number,
   listId: number,
   overrides: { startAt?: number; status?: string; ratePerMinute?: number | null } = {},
 ) {
   const now = Date.now();
+  const status = overrides.status ?? "draft";
+  const startedAt = ["sending", "paused", "done"].includes(status) ? now : null;
   const row = await env.DB.prepare(
-    `INSERT INTO mailings (name, letter_id, list_id, status, start_at, rate_per_minute, created_at)
-     VALUES ('Test mailing', ?, ?, ?, ?, ?, ?) RETURNING id`,
+    `INSERT INTO mailings (name, letter_id, list_id, status, start_at, rate_per_minute,
+                           created_at, started_at)
+     VALUES ('Test mailing', ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   )
     .bind(
       letterId,
       listId,
-      overrides.status ?? "draft",
+      status,
       overrides.startAt ?? now - 1000,
       overrides.ratePerMinute ?? null,
       now,
+      startedAt,
     )
     .first<{ id: number }>();
   return row!.id;
