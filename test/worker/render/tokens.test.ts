@@ -16,7 +16,7 @@ import {
 
 const HOSTILE = recipient({ firstName: "Smith & O'Brien <Ltd>" });
 
-describe("C08 tokens that tooling encoded or moved", () => {
+describe("tokens that tooling encoded or moved", () => {
   const cases = [
     [
       '<a href="https://example.com/%7B%7B%20first_name%20%7D%7D/offer">Offer</a>',
@@ -67,7 +67,7 @@ describe("C08 tokens that tooling encoded or moved", () => {
   });
 });
 
-describe("C09 escaping by context", () => {
+describe("escaping by context", () => {
   it("decodes the subject to the raw value", async () => {
     const result = render(page("<p>x</p>"), {}, HOSTILE, { subject: "Hi {{ first_name }}" });
     const parsed = await PostalMime.parse(result.mime);
@@ -158,7 +158,7 @@ describe("C09 escaping by context", () => {
   });
 });
 
-describe("C10 fallbacks", () => {
+describe("fallbacks", () => {
   it.each([
     ["missing", undefined, "Hi there,"],
     ["empty", "", "Hi there,"],
