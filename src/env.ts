@@ -33,7 +33,7 @@ export interface Env {
   BOUNCE_DOMAIN?: string;
   /** HMAC-SHA-256 key of the bounce webhook's `X-Trickle-Signature` header. */
   WEBHOOK_SECRET?: string;
-  /** Longest wait for one SMTP reply, in seconds (default 15). */
+  /** Maximum wait for one SMTP reply, in seconds (default 15). */
   SMTP_TIMEOUT_SECONDS?: string;
 }
 
@@ -45,7 +45,7 @@ export interface SmtpConfig {
   security: SmtpSecurity;
   /** Null when the relay takes no authentication (local development only). */
   credentials: { username: string; password: string } | null;
-  /** Longest wait for one SMTP reply or write, in milliseconds. */
+  /** Maximum wait for one SMTP reply or write, in milliseconds. */
   timeoutMs: number;
 }
 

@@ -18,11 +18,11 @@ export interface ReceivedMessage {
  */
 export interface Fault {
   stage: "connect" | "rcpt" | "data-start" | "data" | "after-data";
-  /** SMTP reply code to answer with; for `data` and `after-data` 0 drops the connection. */
+  /** SMTP reply code to reply with; for `data` and `after-data` 0 drops the connection. */
   code: number;
   match?: string;
   times?: number;
-  /** Milliseconds to wait before answering (slow server). */
+  /** Milliseconds to wait before replying (slow server). */
   delayMs?: number;
   /** Reply text after the code, such as "5.1.1 User unknown"; each stage has a default. */
   message?: string;

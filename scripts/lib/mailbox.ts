@@ -166,7 +166,7 @@ function delayed(fault: Fault, answer: () => void): void {
 }
 
 /**
- * Answers a DATA fault: code 0 destroys the socket so the client never sees
+ * Replies to a DATA fault: code 0 destroys the socket so the client never sees
  * a reply, which is the case where the outcome of a send is unknown.
  */
 function answerFault(

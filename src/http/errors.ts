@@ -1,11 +1,12 @@
 /**
  * One error type for the HTTP layer, mapped to a JSON response in one place
- * (`errorResponse`). The message says what was wrong and what to do.
+ * (`app.onError`, through `errorBody`). The message states what was wrong
+ * and what to do.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 export interface ErrorDetail {
-  /** Where the problem is: a field name, `line 12`, a header. */
+  /** Location of the problem: a field name, `line 12`, a header. */
   field?: string;
   message: string;
 }

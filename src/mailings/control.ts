@@ -17,8 +17,8 @@ const TRANSITIONS: Record<Action, { from: string[]; to: string }> = {
 
 /**
  * Applies an action. Cancelling also skips every delivery that has not
- * been handed to the sender yet; deliveries already queued are skipped by
- * the sender when it sees the cancelled mailing.
+ * been handed to the sender yet. Deliveries already queued are skipped by
+ * the sender when it loads the cancelled mailing.
  */
 export async function changeMailingStatus(
   db: D1Database,

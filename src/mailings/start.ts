@@ -92,7 +92,7 @@ export async function startMailing(
 }
 
 /**
- * Rejects a start that would send to nobody: a mailing, once started, can
+ * Rejects a start that would send to no one: a mailing, once started, can
  * never be started again, so starting an empty list would only use it up.
  */
 async function requireActiveMembers(db: D1Database, listId: number): Promise<void> {

@@ -13,15 +13,15 @@ export interface PacedMailing {
   pending: number;
 }
 
-/** The account's budget for one tick; at least one message so a slow rate still moves. */
+/** Returns the account's budget for one tick, at least one message so a slow rate still moves. */
 export function accountBudget(ratePerMinute: number, tickSeconds: number): number {
   return Math.max(1, Math.floor((ratePerMinute * tickSeconds) / 60));
 }
 
 /**
- * The most one mailing may claim this tick. A rate caps it per minute; a
- * window spreads what is still pending evenly over the ticks left in it, so
- * the site behind the links sees a steady stream instead of a peak.
+ * Returns the maximum one mailing may claim this tick. A rate caps it per
+ * minute. A window spreads what is still pending evenly over the ticks left
+ * in it, so the site behind the links gets a steady stream instead of a peak.
  */
 export function mailingAllowance(mailing: PacedMailing, tickSeconds: number, now: number): number {
   let allowance = mailing.pending;

@@ -1,7 +1,7 @@
 /**
  * The sender: consumes batches of delivery ids from the send queue, renders
  * each recipient's message and sends it over one SMTP connection per queue
- * batch.
+ * message.
  *
  * Queues deliver at least once, so every step is conditional on D1 state:
  *   - a delivery moves `queued` to `sending` (claimed by batch id) right
@@ -9,7 +9,7 @@
  *   - the outcome of delivery n is written together with the claim of n + 1,
  *     so recording costs no extra round trip;
  *   - a delivery found in `sending` when a message is redelivered was being
- *     sent when a worker died; it may have reached the server, so it becomes
+ *     sent when a worker died. It may have reached the server, so it becomes
  *     `uncertain` and is never resent automatically.
  */
 import { returnPathFor } from "../bounces/verp";

@@ -10,7 +10,7 @@
 import { Email, LogLevel, WorkerMailer } from "worker-mailer";
 import type { SmtpConfig } from "../env";
 
-/** How one send ended; `uncertain` means the server may have the message. */
+/** Outcome of one send; `uncertain` means the server may have the message. */
 export type SendOutcome =
   | { kind: "sent"; reply: string }
   | { kind: "transient"; code: number | null; reply: string }
@@ -162,7 +162,7 @@ export function classifyFailure(
   return { kind: "transient", code, reply };
 }
 
-/** The first SMTP reply code (4xx or 5xx) after the command text, if any. */
+/** Returns the first SMTP reply code (4xx or 5xx) after the command text, or null. */
 export function replyCode(message: string): number | null {
   const afterAddress = message.includes(">")
     ? message.slice(message.lastIndexOf(">") + 1)

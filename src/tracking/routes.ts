@@ -310,7 +310,7 @@ function page(html: string, status: 200 | 400 | 404 | 413): Response {
   return new Response(html, { status, headers: PAGE_HEADERS });
 }
 
-/** The plain 404 page of the public routes, also used for every unknown public path. */
+/** Returns the plain 404 page of the public routes, also used for every unknown public path. */
 export function notFound(): Response {
   return page(notFoundPage(), 404);
 }

@@ -355,7 +355,7 @@ describe("admin panel in Chromium", () => {
       "No mailing can start with this letter",
     );
 
-    // The issue's link selects the invalid line in the editor.
+    // The validation problem's link selects the invalid line in the editor.
     await issue.locator("a[data-line]").click();
     const selected = await page.$eval("#field-layout", (editor) => {
       const area = editor as HTMLTextAreaElement;

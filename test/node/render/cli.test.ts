@@ -62,9 +62,8 @@ describe("render command", () => {
     const parsed = await simpleParser(result.stdout);
     expect(parsed.subject).toBe("Hi Jane 🎉");
     expect(parsed.from?.value[0]).toEqual({ name: "Zoë Ørsted", address: "news@example.com" });
-    expect(parsed.to && "value" in parsed.to ? parsed.to.value[0].address : "").toBe(
-      "jane.doe@example.com",
-    );
+    const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
+    expect(to?.value[0].address).toBe("jane.doe@example.com");
     expect(parsed.html).toContain("https://trickle.invalid/c/");
     expect(parsed.text).toBeTruthy();
     expect(result.stderr).toContain("https://trickle.invalid");

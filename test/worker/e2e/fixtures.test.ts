@@ -17,11 +17,17 @@ async function api<T>(method: string, path: string, body?: unknown, type = "appl
   const response = await SELF.fetch(`https://t.example.net/api${path}`, {
     method,
     headers: { ...AUTH, "content-type": type },
-    body: typeof body === "string" ? body : body === undefined ? undefined : JSON.stringify(body),
+    body: encodeBody(body),
   });
   const text = await response.text();
   expect(response.ok, `${method} ${path}: ${response.status} ${text}`).toBe(true);
   return JSON.parse(text) as T;
+}
+
+function encodeBody(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  if (typeof body === "string") return body;
+  return JSON.stringify(body);
 }
 
 /** Absolute http(s) hrefs of an HTML part, entities decoded. */

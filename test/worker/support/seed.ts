@@ -71,7 +71,7 @@ export async function seedLetter(layout: string, overrides: Record<string, unkno
 }
 
 /**
- * Inserts a mailing of a letter to a list, a draft unless told otherwise. A
+ * Inserts a mailing of a letter to a list, a draft unless `status` is given. A
  * mailing seeded as `sending`, `paused` or `done` has a start time, as one
  * that sent its first batch has.
  */
@@ -121,7 +121,7 @@ export async function stateCounts(mailingId: number): Promise<Record<string, num
   return Object.fromEntries(results.map((row) => [row.state, row.count]));
 }
 
-/** A seeded pseudo-random source (mulberry32) for reproducible picks. */
+/** Returns a seeded pseudo-random source (mulberry32) for reproducible picks. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
